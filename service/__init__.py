@@ -1,0 +1,133 @@
+"""Photo Atlas: your own Immich photos on a map timeline, without exposing Immich."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, request
+from redis import Redis
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from service.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """config → extensions → blueprints → error handlers → commands."""
+    instance_path = Path(
+        (test_config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH") or ROOT / "instance"
+    )
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path.resolve()),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(load_config(instance_path, dict(os.environ), test_config))
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+
+    from service.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from service.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from service.auth.tokens import init_revocations
+    from service.crypto import KeyRing
+    from service.extensions import db, jwt, limiter
+    from service.immich.client import Timeouts, Upstreams
+    from service.immich.url_policy import UrlPolicy, system_resolver
+    from service.photos.search_cache import SearchCache
+
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+
+    app.extensions["key_ring"] = KeyRing(app.config["ENCRYPTION_KEYS"])
+    try:
+        policy = UrlPolicy.parse(app.config["ALLOWED_IMMICH_HOSTS"])
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    app.extensions["upstreams"] = Upstreams(
+        policy=policy,
+        resolver=app.config.get("RESOLVER") or system_resolver,
+        timeouts=Timeouts(
+            connect=app.config["IMMICH_CONNECT_TIMEOUT"],
+            read=app.config["IMMICH_READ_TIMEOUT"],
+            deadline=app.config["IMMICH_DEADLINE"],
+        ),
+        max_concurrency=app.config["IMMICH_MAX_CONCURRENCY"],
+    )
+    app.extensions["search_executor"] = ThreadPoolExecutor(
+        max_workers=32, thread_name_prefix="immich-pages"
+    )
+    app.extensions["search_cache"] = SearchCache(ttl_seconds=app.config["SEARCH_CACHE_SECONDS"])
+    if app.config["REDIS_URL"]:
+        app.extensions["redis"] = Redis.from_url(app.config["REDIS_URL"], socket_timeout=5)
+
+    db.init_app(app)
+    jwt.init_app(app)
+    limiter.init_app(app)
+    init_revocations(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from service.auth.views import bp as auth_bp
+    from service.immich.views import bp as immich_bp
+    from service.photos.views import bp as photos_bp
+    from service.web import bp as web_bp
+
+    for blueprint in (auth_bp, immich_bp, photos_bp, web_bp):
+        app.register_blueprint(blueprint)
+
+
+def _content_security_policy(tile_url: str) -> str:
+    tiles = urlsplit(tile_url.replace("{s}", "a"))
+    tile_origin = ""
+    if tiles.scheme in ("http", "https") and tiles.netloc:
+        host = tiles.netloc.replace("a.", "*.", 1) if "{s}" in tile_url else tiles.netloc
+        tile_origin = f" {tiles.scheme}://{host}"
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src 'self' data: blob:{tile_origin}; connect-src 'self'; font-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def _register_hooks(app: Flask) -> None:
+    csp = _content_security_policy(app.config["TILE_URL"])
+    max_body = app.config["MAX_CONTENT_LENGTH"]
+
+    @app.before_request
+    def refuse_large_bodies() -> None:
+        # Refused from the declared length, before anything is read.
+        if request.content_length is not None and request.content_length > max_body:
+            from werkzeug.exceptions import RequestEntityTooLarge
+
+            raise RequestEntityTooLarge()
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", csp)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
+        if request.path.startswith("/api/") and "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,95 @@
+"""Accounts: registration, sign-in and look-up. Knows nothing of HTTP."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from service.auth.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, verify_password
+from service.extensions import db
+from service.models import User
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}$")
+ROLES = ("USER", "ADMIN")
+
+
+class AccountError(ValueError):
+    """Bad account input; the message is safe to show."""
+
+
+class EmailTaken(AccountError):
+    pass
+
+
+class RegistrationClosed(AccountError):
+    pass
+
+
+def normalize_email(email: str) -> str:
+    value = email.strip().lower()
+    if not EMAIL.match(value):
+        raise AccountError("email must be a valid email address")
+    return value
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_LENGTH:
+        raise AccountError(f"password must be at least {MIN_LENGTH} characters")
+    if len(password) > MAX_LENGTH:
+        raise AccountError(f"password must be at most {MAX_LENGTH} characters")
+
+
+def user_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def create_user(*, email: str, password: str, name: str | None = None, role: str | None = None,
+                registration_open: bool = True) -> User:
+    """Create an account. The first account is an ADMIN and may always register."""
+    email = normalize_email(email)
+    check_password_rules(password)
+    first = user_count() == 0
+    if not first and not registration_open:
+        raise RegistrationClosed("Registration is closed; ask an administrator for an account")
+    user = User(
+        email=email,
+        name=(name or "").strip() or None,
+        role=role or ("ADMIN" if first else "USER"),
+        password_hash=hash_password(password),
+    )
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise EmailTaken("An account with this email already exists") from None
+    return user
+
+
+def authenticate(*, email: str, password: str) -> User | None:
+    """The user whose email and password these are, or None."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if not verify_password(user.password_hash if user else None, password):
+        return None
+    return user
+
+
+def get_user(user_id: str | uuid.UUID) -> User | None:
+    try:
+        key = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
+    except ValueError:
+        return None
+    return db.session.get(User, key)
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def set_password(user: User, password: str) -> None:
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
+    db.session.commit()

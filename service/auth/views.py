@@ -1,0 +1,106 @@
+"""/api/auth and /api/users/me: thin views over accounts and tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, request
+from flask_jwt_extended import (
+    current_user,
+    get_jwt,
+    jwt_required,
+    set_access_cookies,
+    set_refresh_cookies,
+    unset_jwt_cookies,
+)
+
+from service.auth import accounts, tokens
+from service.errors import ApiError, envelope
+from service.extensions import client_address, limiter
+from service.validation import json_object, text_field
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_failed(response: Any) -> bool:
+    return bool(response.status_code == 401)
+
+
+def _account_key() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return "account:" + (email.strip().lower() if isinstance(email, str) else "")
+
+
+def _login_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def _registration_limit() -> str:
+    return str(current_app.config["REGISTRATION_RATE_LIMIT"])
+
+
+@bp.post("/api/auth/register")
+@limiter.limit(_registration_limit, key_func=client_address, scope="register")
+def register() -> Any:
+    body = json_object()
+    email = text_field(body, "email", max_length=320)
+    password = text_field(body, "password", max_length=1024)
+    name = text_field(body, "name", max_length=200, required=False)
+    assert email is not None and password is not None
+    try:
+        user = accounts.create_user(
+            email=email,
+            password=password,
+            name=name,
+            registration_open=current_app.config["REGISTRATION_OPEN"],
+        )
+    except accounts.EmailTaken as exc:
+        raise ApiError(409, str(exc)) from None
+    except accounts.RegistrationClosed as exc:
+        raise ApiError(403, str(exc)) from None
+    except accounts.AccountError as exc:
+        raise ApiError(400, str(exc)) from None
+    return envelope(user.to_dict(), 201)
+
+
+@bp.post("/api/auth/login")
+@limiter.limit(_login_limit, key_func=client_address, deduct_when=_login_failed, scope="login-address")
+@limiter.limit(_login_limit, key_func=_account_key, deduct_when=_login_failed, scope="login-account")
+def login() -> Any:
+    body = json_object()
+    email = text_field(body, "email", max_length=320)
+    password = text_field(body, "password", max_length=1024)
+    assert email is not None and password is not None
+    user = accounts.authenticate(email=email, password=password)
+    if user is None:
+        raise ApiError(401, "Invalid email or password")
+    access, refresh = tokens.issue_tokens(user)
+    response, status = envelope({"accessToken": access, "refreshToken": refresh, "user": user.to_dict()})
+    set_access_cookies(response, access)
+    set_refresh_cookies(response, refresh)
+    return response, status
+
+
+@bp.post("/api/auth/refresh")
+@jwt_required(refresh=True)
+def refresh() -> Any:
+    access = tokens.refreshed_access_token(current_user, get_jwt())
+    response, status = envelope({"accessToken": access})
+    set_access_cookies(response, access)
+    return response, status
+
+
+@bp.post("/api/auth/logout")
+@jwt_required(verify_type=False)
+def logout() -> Any:
+    tokens.revoke_session(get_jwt())
+    response, status = envelope("Logged out")
+    unset_jwt_cookies(response)
+    return response, status
+
+
+@bp.get("/api/users/me")
+@jwt_required()
+def me() -> Any:
+    return envelope(current_user.to_dict())

@@ -1,0 +1,177 @@
+"""Settings: every environment variable is read here, once, inside create_app."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILE_ATTRIBUTION = "&copy; OpenStreetMap contributors"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unusable; the message names the setting."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _int(name: str, raw: str, *, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
+    return value
+
+
+def _float(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than 0")
+    return value
+
+
+def _instance_secrets(instance_path: Path) -> dict[str, str]:
+    """Development default: generate the secrets once and keep them in the instance folder."""
+    path = instance_path / "secrets.json"
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    stored = {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "JWT_SECRET_KEY": secrets.token_urlsafe(48),
+    }
+    _write_private(path, json.dumps(stored, indent=2))
+    return stored
+
+
+def _instance_encryption_keys(instance_path: Path) -> Path:
+    path = instance_path / "encryption.keys"
+    if not path.exists():
+        _write_private(path, Fernet.generate_key().decode() + "\n")
+    return path
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def read_key_file(path: str | Path) -> str:
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise ConfigError(f"ENCRYPTION_KEYS_FILE cannot be read: {exc.strerror}") from None
+    return ",".join(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def load_config(
+    instance_path: Path, env: dict[str, str], test_config: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Build the app's settings from the environment, overridden by test_config."""
+    overrides = dict(test_config or {})
+    consumed: set[str] = set()
+
+    def setting(name: str, default: str | None = None) -> str | None:
+        consumed.add(name)
+        if name in overrides:
+            value = overrides[name]
+            return value if value is None or isinstance(value, str) else str(value)
+        return env.get(name, default)
+
+    production = (setting("PHOTO_ATLAS_ENV", "development") or "").lower() == "production"
+
+    secret_key = setting("SECRET_KEY")
+    jwt_secret_key = setting("JWT_SECRET_KEY")
+    if not (secret_key and jwt_secret_key):
+        if production:
+            missing = "SECRET_KEY" if not secret_key else "JWT_SECRET_KEY"
+            raise ConfigError(f"{missing} must be set when PHOTO_ATLAS_ENV=production")
+        generated = _instance_secrets(instance_path)
+        secret_key = secret_key or generated["SECRET_KEY"]
+        jwt_secret_key = jwt_secret_key or generated["JWT_SECRET_KEY"]
+
+    encryption_keys = setting("ENCRYPTION_KEYS")
+    keys_file = setting("ENCRYPTION_KEYS_FILE")
+    if not encryption_keys:
+        if keys_file:
+            encryption_keys = read_key_file(keys_file)
+        elif production:
+            raise ConfigError(
+                "ENCRYPTION_KEYS or ENCRYPTION_KEYS_FILE must be set when PHOTO_ATLAS_ENV=production"
+            )
+        else:
+            keys_file = str(_instance_encryption_keys(instance_path))
+            encryption_keys = read_key_file(keys_file)
+
+    database_url = setting("DATABASE_URL") or f"sqlite:///{instance_path / 'photo-atlas.db'}"
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+
+    access_minutes = _int("ACCESS_TOKEN_MINUTES", setting("ACCESS_TOKEN_MINUTES", "15") or "", minimum=1)
+    refresh_days = _int("REFRESH_TOKEN_DAYS", setting("REFRESH_TOKEN_DAYS", "14") or "", minimum=1)
+    cookie_secure = _bool("COOKIE_SECURE", setting("COOKIE_SECURE", "false") or "")
+
+    config: dict[str, Any] = {
+        "PRODUCTION": production,
+        "HOST": setting("HOST", "127.0.0.1"),
+        "PORT": _int("PORT", setting("PORT", "8000") or "", minimum=1),
+        "SECRET_KEY": secret_key,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": setting("REDIS_URL") or None,
+        "ENCRYPTION_KEYS": encryption_keys,
+        "ENCRYPTION_KEYS_FILE": keys_file,
+        "ALLOWED_IMMICH_HOSTS": setting("ALLOWED_IMMICH_HOSTS", "private,external"),
+        "REGISTRATION_OPEN": _bool("REGISTRATION_OPEN", setting("REGISTRATION_OPEN", "false") or ""),
+        "REGISTRATION_RATE_LIMIT": setting("REGISTRATION_RATE_LIMIT", "100 per hour"),
+        "LOGIN_RATE_LIMIT": setting("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", setting("TRUSTED_PROXIES", "0") or ""),
+        "TILE_URL": setting("TILE_URL", DEFAULT_TILE_URL),
+        "TILE_ATTRIBUTION": setting("TILE_ATTRIBUTION", DEFAULT_TILE_ATTRIBUTION),
+        "IMMICH_CONNECT_TIMEOUT": _float("IMMICH_CONNECT_TIMEOUT", setting("IMMICH_CONNECT_TIMEOUT", "5") or ""),
+        "IMMICH_READ_TIMEOUT": _float("IMMICH_READ_TIMEOUT", setting("IMMICH_READ_TIMEOUT", "30") or ""),
+        "IMMICH_DEADLINE": _float("IMMICH_DEADLINE", setting("IMMICH_DEADLINE", "120") or ""),
+        "IMMICH_MAX_CONCURRENCY": _int(
+            "IMMICH_MAX_CONCURRENCY", setting("IMMICH_MAX_CONCURRENCY", "4") or "", minimum=1
+        ),
+        "SEARCH_CACHE_SECONDS": _int("SEARCH_CACHE_SECONDS", setting("SEARCH_CACHE_SECONDS", "60") or ""),
+        # Request bodies on /api are small JSON documents.
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # flask-jwt-extended
+        "JWT_SECRET_KEY": jwt_secret_key,
+        "JWT_TOKEN_LOCATION": ["headers", "cookies"],
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=access_minutes),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=refresh_days),
+        "JWT_COOKIE_SECURE": cookie_secure,
+        "JWT_COOKIE_SAMESITE": "Lax",
+        "JWT_COOKIE_CSRF_PROTECT": True,
+        "JWT_CSRF_CHECK_FORM": False,
+        "JWT_REFRESH_COOKIE_PATH": "/api/auth/refresh",
+        "JWT_REFRESH_CSRF_COOKIE_PATH": "/",
+        # flask-limiter
+        "RATELIMIT_STORAGE_URI": setting("REDIS_URL") or "memory://",
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": setting("RATELIMIT_KEY_PREFIX", "photo-atlas") or "photo-atlas",
+    }
+    # Anything a test passes that is not a plain setting read above goes straight in.
+    config.update({k: v for k, v in overrides.items() if k not in consumed})
+    return config

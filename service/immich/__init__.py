@@ -1,0 +1,1 @@
+"""Everything about a user's Immich server: settings, URL policy, and the HTTP client."""

@@ -1,0 +1,411 @@
+"""The only code that speaks HTTP to Immich: one method per upstream call, named errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import NewConnectionError, ProtocolError, ReadTimeoutError
+from urllib3.util import connection as urllib3_connection
+
+from service.immich.url_policy import Resolver, UrlPolicy, UrlRefused
+
+log = logging.getLogger(__name__)
+
+MAX_JSON_BYTES = 256 * 1024 * 1024
+MEDIA_CHUNK = 64 * 1024
+
+
+class ImmichError(Exception):
+    """Base of every upstream failure; `message` is safe to show to our client."""
+
+    message = "Immich could not be reached"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        if message:
+            self.message = message
+
+
+class ImmichAuthError(ImmichError):
+    message = "Immich rejected the API key"
+
+
+class ImmichPermissionError(ImmichAuthError):
+    """The key is valid but lacks a permission (Immich 403)."""
+
+    def __init__(self, permission: str | None) -> None:
+        self.permission = permission
+        wanted = f" ({permission})" if permission else ""
+        super().__init__(f"The Immich API key lacks a permission Photo Atlas needs{wanted}")
+
+
+class ImmichNotFound(ImmichError):
+    message = "Photo not found"
+
+
+class ImmichUnavailable(ImmichError):
+    message = "Immich could not be reached"
+
+
+class ImmichAddressRefused(ImmichUnavailable):
+    message = "The Immich server's address is not allowed by ALLOWED_IMMICH_HOSTS"
+
+
+class ImmichTimeout(ImmichError):
+    message = "Immich did not answer in time"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 5.0
+    read: float = 30.0
+    deadline: float = 120.0  # a whole JSON call, body included
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    items: list[dict[str, Any]]
+    next_page: int | None
+
+
+class UpstreamMedia:
+    """An open upstream response whose body is streamed, never read whole."""
+
+    def __init__(self, response: requests.Response) -> None:
+        self._response = response
+        self.status = response.status_code
+        self.headers: Mapping[str, str] = response.headers
+
+    def chunks(self) -> Iterator[bytes]:
+        try:
+            yield from self._response.raw.stream(MEDIA_CHUNK, decode_content=False)
+        except (ProtocolError, ReadTimeoutError, OSError) as exc:
+            log.warning("immich media stream cut: %s", type(exc).__name__)
+            raise ImmichUnavailable("Immich stopped sending the file") from None
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._response.close()
+
+
+# ---------------------------------------------------------------- connections pinned to
+# the checked address: DNS is resolved here, every address is checked against the policy,
+# and the socket goes to a checked address, so an answer that changes after the check
+# cannot redirect us. TLS still verifies the host name (urllib3 uses self.host for SNI).
+
+
+class AddressRefusedError(NewConnectionError):
+    pass
+
+
+class _PinnedConnectionMixin:
+    policy: UrlPolicy
+    resolver: Resolver
+
+    def _new_conn(self) -> Any:
+        host: str = self._dns_host  # type: ignore[attr-defined]
+        port: int = self.port  # type: ignore[attr-defined]
+        addresses = self.resolver(host, port)
+        try:
+            self.policy.check_addresses(host, addresses)
+        except UrlRefused as exc:
+            raise AddressRefusedError(self, str(exc)) from None
+        last_error: OSError | None = None
+        for address in addresses:
+            try:
+                return urllib3_connection.create_connection(
+                    (address, port),
+                    self.timeout,  # type: ignore[attr-defined]
+                    source_address=self.source_address,  # type: ignore[attr-defined]
+                    socket_options=self.socket_options,  # type: ignore[attr-defined]
+                )
+            except OSError as exc:
+                last_error = exc
+        raise NewConnectionError(self, f"Failed to connect: {type(last_error).__name__}")
+
+
+class PinnedAdapter(HTTPAdapter):
+    def __init__(self, policy: UrlPolicy, resolver: Resolver, pool_size: int) -> None:
+        attrs = {"policy": policy, "resolver": staticmethod(resolver)}
+        http_conn = type("PinnedHTTPConnection", (_PinnedConnectionMixin, HTTPConnection), attrs)
+        https_conn = type("PinnedHTTPSConnection", (_PinnedConnectionMixin, HTTPSConnection), attrs)
+        self._pool_classes = {
+            "http": type("PinnedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
+            "https": type("PinnedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
+        }
+        super().__init__(pool_connections=4, pool_maxsize=pool_size, max_retries=0, pool_block=False)
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **kw: Any) -> None:
+        self.poolmanager = PoolManager(num_pools=connections, maxsize=maxsize, block=block, **kw)
+        self.poolmanager.pool_classes_by_scheme = self._pool_classes  # type: ignore[assignment]
+        self.poolmanager.key_fn_by_scheme = dict(self.poolmanager.key_fn_by_scheme)
+
+
+class _NoCookies(requests.cookies.cookielib.DefaultCookiePolicy):
+    def set_ok(self, cookie: Any, request: Any) -> bool:
+        return False
+
+
+def _new_session(policy: UrlPolicy, resolver: Resolver, pool_size: int) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no proxy variables, no .netrc
+    session.cookies.set_policy(_NoCookies())
+    session.headers = requests.structures.CaseInsensitiveDict(
+        {"User-Agent": "photo-atlas", "Accept": "application/json"}
+    )
+    adapter = PinnedAdapter(policy, resolver, pool_size)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class Upstreams:
+    """One pooled session and one concurrency cap per Immich server, shared by threads."""
+
+    MAX_UPSTREAMS = 256
+
+    def __init__(self, *, policy: UrlPolicy, resolver: Resolver, timeouts: Timeouts,
+                 max_concurrency: int, pool_size: int = 32) -> None:
+        self.policy = policy
+        self.resolver = resolver
+        self.timeouts = timeouts
+        self.max_concurrency = max_concurrency
+        self._pool_size = pool_size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[requests.Session, threading.BoundedSemaphore]] = (
+            OrderedDict()
+        )
+
+    def client(self, server_url: str, api_key: str) -> ImmichClient:
+        parts = urlsplit(server_url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        with self._lock:
+            entry = self._entries.get(origin)
+            if entry is None:
+                entry = (
+                    _new_session(self.policy, self.resolver, self._pool_size),
+                    threading.BoundedSemaphore(self.max_concurrency),
+                )
+                self._entries[origin] = entry
+                if len(self._entries) > self.MAX_UPSTREAMS:
+                    _, (old_session, _) = self._entries.popitem(last=False)
+                    old_session.close()
+            else:
+                self._entries.move_to_end(origin)
+        session, slots = entry
+        return ImmichClient(session, server_url, api_key, self.timeouts, slots)
+
+    def close(self) -> None:
+        with self._lock:
+            for session, _ in self._entries.values():
+                session.close()
+            self._entries.clear()
+
+
+class ImmichClient:
+    """Calls to one Immich server with one user's key."""
+
+    def __init__(self, session: requests.Session, server_url: str, api_key: str,
+                 timeouts: Timeouts, slots: threading.BoundedSemaphore) -> None:
+        self._session = session
+        self._base = server_url.rstrip("/") + "/api"
+        self._api_key = api_key
+        self._timeouts = timeouts
+        self._slots = slots
+
+    def __repr__(self) -> str:
+        return f"<ImmichClient {self._base}>"
+
+    # ------------------------------------------------------------------ calls
+
+    def server_version(self) -> str:
+        body = self._json("GET", "/server/version")
+        try:
+            return f"{int(body['major'])}.{int(body['minor'])}.{int(body['patch'])}"
+        except (KeyError, TypeError, ValueError):
+            raise ImmichUnavailable("Immich answered /server/version with an unexpected shape") from None
+
+    def current_user(self) -> dict[str, Any]:
+        body = self._json("GET", "/users/me")
+        if not isinstance(body, dict):
+            raise ImmichUnavailable("Immich answered /users/me with an unexpected shape")
+        return body
+
+    def search_metadata(self, *, page: int, size: int, taken_after: str | None = None,
+                        taken_before: str | None = None, asset_type: str = "IMAGE",
+                        with_exif: bool = True, order: str = "asc") -> SearchPage:
+        """One page of POST /search/metadata. Null fields are left out, never sent."""
+        query = {
+            "takenAfter": taken_after,
+            "takenBefore": taken_before,
+            "type": asset_type,
+            "withExif": with_exif,
+            "order": order,
+            "page": page,
+            "size": size,
+        }
+        body = self._json("POST", "/search/metadata", {k: v for k, v in query.items() if v is not None})
+        try:
+            assets = body["assets"]
+            items = assets["items"]
+            next_page = assets.get("nextPage")
+            if not isinstance(items, list):
+                raise TypeError
+            return SearchPage(items, int(next_page) if next_page not in (None, "") else None)
+        except (KeyError, TypeError, ValueError):
+            raise ImmichUnavailable("Immich answered the search with an unexpected shape") from None
+
+    def open_thumbnail(self, asset_id: str, *, size: str, if_none_match: str | None) -> UpstreamMedia:
+        headers = {"If-None-Match": if_none_match} if if_none_match else {}
+        return self._media(f"/assets/{quote(asset_id)}/thumbnail", {"size": size}, headers)
+
+    def open_original(self, asset_id: str, *, range_header: str | None,
+                      if_range: str | None = None) -> UpstreamMedia:
+        headers = {}
+        if range_header:
+            headers["Range"] = range_header
+            if if_range:
+                headers["If-Range"] = if_range
+        return self._media(f"/assets/{quote(asset_id)}/original", None, headers)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _send(self, method: str, path: str, *, params: dict[str, str] | None = None,
+              json_body: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
+        started = time.monotonic()
+        outcome = "error"
+        try:
+            response = self._session.request(
+                method,
+                self._base + path,
+                params=params,
+                json=json_body,
+                headers={"x-api-key": self._api_key, **(headers or {})},
+                timeout=(self._timeouts.connect, self._timeouts.read),
+                allow_redirects=False,
+                stream=True,
+            )
+            outcome = str(response.status_code)
+            return response
+        except requests.exceptions.ConnectTimeout:
+            outcome = "connect-timeout"
+            raise ImmichTimeout() from None
+        except requests.exceptions.ReadTimeout:
+            outcome = "read-timeout"
+            raise ImmichTimeout() from None
+        except requests.exceptions.ConnectionError as exc:
+            if _caused_by(exc, AddressRefusedError):
+                outcome = "address-refused"
+                raise ImmichAddressRefused() from None
+            outcome = "unreachable"
+            raise ImmichUnavailable() from None
+        except requests.exceptions.RequestException:
+            raise ImmichUnavailable() from None
+        finally:
+            log.info(
+                "immich call",
+                extra={"upstream_method": method, "upstream_path": path.split("/")[1],
+                       "outcome": outcome,
+                       "duration_ms": round((time.monotonic() - started) * 1000, 1)},
+            )
+
+    def _json(self, method: str, path: str, body: Any = None) -> Any:
+        # JSON calls (search pages above all) share a per-server cap; media streams do not.
+        with self._slots:
+            return self._json_uncapped(method, path, body)
+
+    def _json_uncapped(self, method: str, path: str, body: Any) -> Any:
+        started = time.monotonic()
+        response = self._send(method, path, json_body=body)
+        try:
+            self._raise_for_status(response, path)
+            chunks = []
+            received = 0
+            for chunk in response.iter_content(MEDIA_CHUNK):
+                chunks.append(chunk)
+                received += len(chunk)
+                if received > MAX_JSON_BYTES:
+                    raise ImmichUnavailable("Immich's answer was too large")
+                if time.monotonic() - started > self._timeouts.deadline:
+                    raise ImmichTimeout()
+            return json.loads(b"".join(chunks))
+        except ValueError:
+            raise ImmichUnavailable("Immich answered with something that is not JSON") from None
+        except requests.exceptions.ConnectionError as exc:
+            if _caused_by(exc, ReadTimeoutError):
+                raise ImmichTimeout() from None
+            raise ImmichUnavailable() from None
+        except requests.exceptions.RequestException:
+            raise ImmichUnavailable() from None
+        finally:
+            response.close()
+
+    def _media(self, path: str, params: dict[str, str] | None, headers: dict[str, str]) -> UpstreamMedia:
+        response = self._send(
+            "GET", path, params=params, headers={"Accept": "*/*", "Accept-Encoding": "identity", **headers}
+        )
+        if response.status_code in (200, 206, 304, 416):
+            return UpstreamMedia(response)
+        try:
+            self._raise_for_status(response, path)
+        finally:
+            response.close()
+        raise ImmichUnavailable(f"Immich answered with an unexpected status {response.status_code}")
+
+    def _raise_for_status(self, response: requests.Response, path: str) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        if status == 401:
+            raise ImmichAuthError()
+        if status == 403:
+            raise ImmichPermissionError(_missing_permission(response))
+        if status == 404 or (status == 400 and "/assets/" in path):
+            raise ImmichNotFound()
+        if 300 <= status < 400:
+            raise ImmichUnavailable("Immich answered with a redirect, which Photo Atlas does not follow")
+        if status >= 500:
+            raise ImmichUnavailable(f"Immich answered with an error ({status})")
+        raise ImmichUnavailable(f"Immich refused the request ({status})")
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return True
+        stack.extend([getattr(current, "reason", None), current.__cause__, current.__context__])
+        stack.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+    return False
+
+
+def _missing_permission(response: requests.Response) -> str | None:
+    """Immich's 403 says `Missing required permission: asset.view`; keep only the name."""
+    try:
+        raw = response.raw.read(4096, decode_content=True)
+        message = json.loads(raw).get("message", "")
+    except (ValueError, AttributeError, OSError, ProtocolError):
+        return None
+    if isinstance(message, str) and "permission:" in message:
+        name = message.rsplit(":", 1)[1].strip()
+        if name.replace(".", "").replace("_", "").isalnum() and len(name) < 64:
+            return name
+    return None

@@ -1,0 +1,1 @@
+"""Photos: search with a distance filter, and the media proxy."""

@@ -1,0 +1,108 @@
+"""Thumbnails and originals streamed from Immich to the browser, chunk by chunk."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import unicodedata
+from urllib.parse import quote, unquote
+
+from flask import Response
+
+from service.errors import ApiError
+from service.immich.client import UpstreamMedia
+
+THUMBNAIL_CACHE = "private, max-age=3600"
+PASSED_THROUGH = ("Content-Type", "Content-Length", "ETag", "Last-Modified")
+
+
+def _streamed(media: UpstreamMedia, status: int, headers: dict[str, str]) -> Response:
+    response = Response(media.chunks(), status=status, direct_passthrough=True)
+    response.headers.clear()
+    for name in PASSED_THROUGH:
+        if media.headers.get(name):
+            response.headers[name] = media.headers[name]
+    response.headers.setdefault("Content-Type", "application/octet-stream")
+    response.headers.update(headers)
+    response.call_on_close(media.close)
+    return response
+
+
+def _etag_matches(if_none_match: str | None, etag: str | None) -> bool:
+    if not if_none_match or not etag:
+        return False
+    wanted = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in wanted or etag.removeprefix("W/") in wanted
+
+
+def thumbnail_response(media: UpstreamMedia, if_none_match: str | None) -> Response:
+    etag = media.headers.get("ETag")
+    cache = {"Cache-Control": THUMBNAIL_CACHE, "Vary": "Cookie, Authorization"}
+    if media.status == 304 or _etag_matches(if_none_match, etag):
+        media.close()
+        response = Response(status=304)
+        response.headers.update(cache)
+        if etag:
+            response.headers["ETag"] = etag
+        return response
+    return _streamed(media, 200, cache)
+
+
+def download_response(media: UpstreamMedia, photo_id: str) -> Response:
+    if media.status == 416:
+        media.close()
+        headers = {}
+        if media.headers.get("Content-Range"):
+            headers["Content-Range"] = media.headers["Content-Range"]
+        raise ApiError(416, "The requested range is not satisfiable", headers=headers)
+    name = original_file_name(media.headers.get("Content-Disposition"))
+    if not name:
+        content_type = (media.headers.get("Content-Type") or "").split(";")[0].strip()
+        extension = mimetypes.guess_extension(content_type) or ".bin"
+        name = f"photo_{photo_id}{extension}"
+    headers = {
+        "Content-Disposition": content_disposition(name),
+        "Cache-Control": "private, no-cache",
+        "Accept-Ranges": "bytes",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if media.status == 206 and media.headers.get("Content-Range"):
+        headers["Content-Range"] = media.headers["Content-Range"]
+    return _streamed(media, 206 if media.status == 206 else 200, headers)
+
+
+_FILENAME_STAR = re.compile(r"filename\*\s*=\s*([^;]+)", re.IGNORECASE)
+_FILENAME = re.compile(r'filename\s*=\s*("(?:[^"\\]|\\.)*"|[^;]+)', re.IGNORECASE)
+
+
+def original_file_name(header: str | None) -> str | None:
+    """The file name Immich put in its Content-Disposition, made safe, or None."""
+    if not header:
+        return None
+    name = None
+    star = _FILENAME_STAR.search(header)
+    if star:
+        value = star.group(1).strip().strip('"')
+        charset, _, encoded = value.partition("''")
+        if encoded:
+            name = unquote(encoded, encoding="utf-8" if charset.lower() in ("utf-8", "") else charset,
+                           errors="replace")
+    if name is None:
+        plain = _FILENAME.search(header)
+        if plain:
+            name = re.sub(r'\\(.)', r"\1", plain.group(1).strip().strip('"'))
+    return safe_file_name(name) if name else None
+
+
+def safe_file_name(name: str) -> str | None:
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().strip(".")
+    return name[:255] or None
+
+
+def content_disposition(name: str) -> str:
+    """RFC 6266: an ASCII fallback plus filename* for the real (UTF-8) name."""
+    fallback = "".join(
+        ch if 32 <= ord(ch) < 127 and ch not in '"\\;%' else "_" for ch in name
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -1,0 +1,196 @@
+"""Photo search: every page of the date range from Immich, fetched concurrently, then
+mapped, sorted and optionally filtered by distance."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from service.immich.client import ImmichClient, SearchPage
+from service.photos.geo import Circle, within
+
+PAGE_SIZE = 1000  # Immich's maximum
+
+
+class InvalidQuery(ValueError):
+    """A search parameter is wrong; the message names it."""
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    start: datetime
+    end: datetime
+    circle: Circle | None
+
+
+def parse_datetime(name: str, raw: str | None) -> datetime:
+    if not raw:
+        raise InvalidQuery(f"{name} is required (ISO 8601 with a timezone, e.g. 2024-06-01T00:00:00Z)")
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise InvalidQuery(
+            f"{name} must be an ISO 8601 date and time with a timezone, e.g. 2024-06-01T00:00:00Z"
+        ) from None
+    if value.tzinfo is None or "T" not in raw.upper():
+        raise InvalidQuery(f"{name} must include a time and a timezone (Z or an offset such as +02:00)")
+    return value.astimezone(UTC)
+
+
+def _number(name: str, raw: str, low: float, high: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidQuery(f"{name} must be a number") from None
+    if not math.isfinite(value) or not (low <= value <= high):
+        raise InvalidQuery(f"{name} must be between {low:g} and {high:g}")
+    return value
+
+
+def parse_query(args: Mapping[str, str]) -> SearchQuery:
+    start = parse_datetime("startDate", args.get("startDate"))
+    end = parse_datetime("endDate", args.get("endDate"))
+    if start > end:
+        raise InvalidQuery("startDate must not be after endDate")
+    names = ("latitude", "longitude", "radiusMeters")
+    given = [name for name in names if args.get(name) not in (None, "")]
+    if not given:
+        return SearchQuery(start, end, None)
+    if len(given) != 3:
+        missing = ", ".join(name for name in names if name not in given)
+        raise InvalidQuery(f"latitude, longitude and radiusMeters go together: {missing} missing")
+    latitude = _number("latitude", args["latitude"], -90, 90)
+    longitude = _number("longitude", args["longitude"], -180, 180)
+    radius = _number("radiusMeters", args["radiusMeters"], 0, 2 * math.pi * 6_371_008.8)
+    if radius <= 0:
+        raise InvalidQuery("radiusMeters must be greater than 0")
+    return SearchQuery(start, end, Circle(latitude, longitude, radius))
+
+
+def iso_utc(value: datetime) -> str:
+    text = value.astimezone(UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+# ------------------------------------------------------------------ fetching
+
+
+def fetch_range(client: ImmichClient, executor: Executor, *, start: datetime, end: datetime,
+                window: int) -> list[dict[str, Any]]:
+    """Every image asset taken in [start, end], following nextPage to the end.
+
+    Page 1 comes first; after it, up to `window` further pages are in flight at once. The
+    page numbers are known in advance, and the first page without a nextPage ends it.
+    """
+    def page(number: int) -> SearchPage:
+        return client.search_metadata(
+            page=number, size=PAGE_SIZE, taken_after=iso_utc(start), taken_before=iso_utc(end)
+        )
+
+    first = page(1)
+    assets = list(first.items)
+    if first.next_page is None:
+        return assets
+    upcoming = first.next_page
+    inflight: deque[Future[SearchPage]] = deque()
+    try:
+        for _ in range(window):
+            inflight.append(executor.submit(page, upcoming))
+            upcoming += 1
+        while inflight:
+            result = inflight.popleft().result()
+            assets.extend(result.items)
+            if result.next_page is None:
+                break
+            inflight.append(executor.submit(page, upcoming))
+            upcoming += 1
+    finally:
+        for future in inflight:
+            future.cancel()
+    return assets
+
+
+# ------------------------------------------------------------------ mapping
+
+
+def _coordinate(value: Any, limit: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and -limit <= number <= limit else None
+
+
+def _parse_time(raw: Any) -> datetime | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def to_photos(assets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Image, non-trashed assets as photo objects (without URLs), sorted by takenAt then id."""
+    keyed = []
+    seen: set[str] = set()
+    for asset in assets:
+        asset_id = asset.get("id")
+        if (asset.get("type") != "IMAGE" or asset.get("isTrashed") or not isinstance(asset_id, str)
+                or asset_id in seen):
+            continue
+        seen.add(asset_id)
+        exif = asset.get("exifInfo") or {}
+        taken = _parse_time(exif.get("dateTimeOriginal")) or _parse_time(asset.get("fileCreatedAt"))
+        latitude = _coordinate(exif.get("latitude"), 90)
+        longitude = _coordinate(exif.get("longitude"), 180)
+        if latitude is None or longitude is None:
+            latitude = longitude = None
+        photo = {
+            "id": asset_id,
+            "originalFileName": asset.get("originalFileName"),
+            "takenAt": iso_utc(taken) if taken else None,
+            "latitude": latitude,
+            "longitude": longitude,
+            "type": "IMAGE",
+            "city": exif.get("city"),
+            "country": exif.get("country"),
+        }
+        keyed.append((taken or _LATEST, asset_id, photo))
+    keyed.sort(key=lambda item: (item[0], item[1]))
+    return [photo for _, _, photo in keyed]
+
+
+def with_urls(photos: list[dict[str, Any]], circle: Circle | None, prefix: str) -> list[dict[str, Any]]:
+    selected = within(photos, circle) if circle else photos
+    return [
+        {**photo, "thumbnailUrl": f"{prefix}{photo['id']}/thumbnail",
+         "downloadUrl": f"{prefix}{photo['id']}/download"}
+        for photo in selected
+    ]
+
+
+def search_photos(*, query: SearchQuery, load: Callable[[datetime, datetime], list[dict[str, Any]]],
+                  url_prefix: str) -> list[dict[str, Any]]:
+    """The photos of the range (from `load`, which may be cached), filtered and given URLs."""
+    return with_urls(load(query.start, query.end), query.circle, url_prefix)
+
+
+def parse_photo_id(raw: str) -> str:
+    try:
+        return str(uuid.UUID(raw)) if len(raw) == 36 else _reject()
+    except ValueError:
+        return _reject()
+
+
+def _reject() -> str:
+    raise InvalidQuery("photoId must be a UUID")

@@ -1,0 +1,48 @@
+"""Reading request input: each helper raises a 400 ApiError naming the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from service.errors import ApiError
+
+
+def json_object() -> dict[str, Any]:
+    """The request body as a JSON object, or a 400."""
+    if not request.is_json:
+        raise ApiError(400, "Send a JSON object with Content-Type: application/json")
+    try:
+        body = request.get_json(silent=False)
+    except Exception:  # noqa: BLE001 - werkzeug raises several kinds for a bad body
+        raise ApiError(400, "The request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object")
+    return body
+
+
+def optional_json_object() -> dict[str, Any] | None:
+    if not request.get_data(cache=True):
+        return None
+    return json_object()
+
+
+def text_field(body: dict[str, Any], name: str, *, max_length: int, required: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ApiError(400, f"{name} is required")
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ApiError(400, f"{name} must be a non-empty string")
+    if len(value) > max_length:
+        raise ApiError(400, f"{name} must be at most {max_length} characters")
+    return value
+
+
+def bool_field(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name)
+    if not isinstance(value, bool):
+        raise ApiError(400, f"{name} is required and must be true or false")
+    return value

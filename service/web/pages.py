@@ -1,0 +1,51 @@
+"""Page routes and the vendored browser libraries (served by the app, never a CDN)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template, send_from_directory
+from flask.typing import ResponseReturnValue
+
+bp = Blueprint("web", __name__)
+
+# URL prefix under /vendor/ -> the npm package whose dist/ folder it exposes.
+VENDOR_PACKAGES = {
+    "leaflet": "leaflet",
+    "leaflet.markercluster": "leaflet.markercluster",
+}
+VENDOR_MAX_AGE = 24 * 3600
+
+
+def _map_config() -> dict[str, Any]:
+    return {
+        "tileUrl": current_app.config.get("TILE_URL"),
+        "tileAttribution": current_app.config.get("TILE_ATTRIBUTION", ""),
+    }
+
+
+@bp.get("/")
+def map_page() -> ResponseReturnValue:
+    return render_template("map.html", page="map", config=_map_config())
+
+
+@bp.get("/login")
+def login_page() -> ResponseReturnValue:
+    return render_template("login.html", page="login", config={})
+
+
+@bp.get("/settings")
+def settings_page() -> ResponseReturnValue:
+    return render_template("settings.html", page="settings", config={})
+
+
+@bp.get("/vendor/<package>/<path:filename>")
+def vendor_file(package: str, filename: str) -> ResponseReturnValue:
+    """Serve a file from node_modules/<package>/dist; anything else is 404."""
+    if package not in VENDOR_PACKAGES:
+        abort(404)
+    node_modules = Path(current_app.root_path).parent / "node_modules"
+    dist = node_modules / VENDOR_PACKAGES[package] / "dist"
+    # send_from_directory joins with safe_join: "..", absolute paths and the like are 404.
+    return send_from_directory(dist, filename, max_age=VENDOR_MAX_AGE)

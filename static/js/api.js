@@ -1,0 +1,206 @@
+// The one way pages talk to the JSON API: cookies for auth, the CSRF double-submit
+// header on state changes, one refresh-and-retry on a 401, the envelope unwrapped.
+
+const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+const REFRESH_PATH = "/api/auth/refresh";
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+}
+
+export function readCookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return decodeURIComponent(rest.join("="));
+  }
+  return null;
+}
+
+async function parseEnvelope(response) {
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  if (body && typeof body === "object" && "success" in body) {
+    if (body.success) return body.data;
+    throw new ApiError(response.status, body.error || "Something went wrong");
+  }
+  if (response.ok) return body;
+  throw new ApiError(response.status, `The server answered ${response.status}`);
+}
+
+async function send(method, path, body, signal, csrfCookie = "csrf_access_token") {
+  const headers = { Accept: "application/json" };
+  const init = { method, headers, credentials: "same-origin", signal };
+  if (UNSAFE_METHODS.has(method)) {
+    const token = readCookie(csrfCookie);
+    if (token) headers["X-CSRF-TOKEN"] = token;
+  }
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  try {
+    return await fetch(path, init);
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, "Photo Atlas could not be reached. Check your connection.");
+  }
+}
+
+let refreshing = null;
+// Bumped on each successful refresh, so a failed <img> knows whether a retry can help.
+let sessionGeneration = 0;
+
+// One refresh at a time, however many requests saw a 401 together.
+function refreshSession() {
+  if (!refreshing) {
+    refreshing = (async () => {
+      if (!readCookie("csrf_refresh_token")) return false;
+      const response = await send("POST", REFRESH_PATH, undefined, undefined, "csrf_refresh_token");
+      if (response.ok) sessionGeneration += 1;
+      return response.ok;
+    })()
+      .catch(() => false)
+      .finally(() => {
+        refreshing = null;
+      });
+  }
+  return refreshing;
+}
+
+export function goToLogin({ expired = false } = {}) {
+  const params = new URLSearchParams();
+  if (expired) params.set("expired", "1");
+  const here = location.pathname + location.search;
+  if (here !== "/" && !location.pathname.startsWith("/login")) params.set("next", here);
+  const query = params.toString();
+  location.assign(`/login${query ? `?${query}` : ""}`);
+}
+
+let lastConfirmed = 0;
+
+/**
+ * Call the API and return the envelope's data, or throw ApiError.
+ * A 401 is retried once after a refresh; if that fails the page goes to the sign-in form.
+ * Sign-in and sign-up pass refresh: false, so a wrong password is never sent twice.
+ */
+export async function api(
+  method,
+  path,
+  { body, signal, redirectOnAuthFailure = true, refresh = true } = {},
+) {
+  let response = await send(method, path, body, signal);
+  if (response.status === 401 && refresh) {
+    const hadSession = Boolean(readCookie("csrf_refresh_token") || readCookie("csrf_access_token"));
+    if (await refreshSession()) {
+      response = await send(method, path, body, signal);
+    }
+    if (response.status === 401) {
+      if (redirectOnAuthFailure) {
+        goToLogin({ expired: hadSession });
+        // The page is leaving; keep callers from drawing an error meanwhile.
+        return new Promise(() => {});
+      }
+    }
+  }
+  const data = await parseEnvelope(response);
+  lastConfirmed = Date.now();
+  return data;
+}
+
+export const getJson = (path, options) => api("GET", path, options);
+export const postJson = (path, body, options) => api("POST", path, { ...options, body });
+export const putJson = (path, body, options) => api("PUT", path, { ...options, body });
+export const deleteJson = (path, options) => api("DELETE", path, options);
+
+let confirming = null;
+
+/**
+ * Make sure the access cookie is still good before the browser itself fetches an
+ * authenticated URL (an <img> or a download), refreshing it when it has expired.
+ */
+export function ensureSession({ force = false } = {}) {
+  const age = Date.now() - lastConfirmed;
+  if (age < (force ? 5_000 : 60_000)) return Promise.resolve();
+  if (!confirming) {
+    confirming = getJson("/api/users/me").finally(() => {
+      confirming = null;
+    });
+  }
+  return confirming;
+}
+
+/**
+ * Load an authenticated image into a blob: URL. Rejects with ApiError (status 0 when
+ * the app could not be reached); a 401 is retried once after a refresh.
+ */
+export async function fetchImage(url, { signal } = {}) {
+  let response = await send("GET", url, undefined, signal);
+  if (response.status === 401 && (await refreshSession())) {
+    response = await send("GET", url, undefined, signal);
+  }
+  if (response.status === 401) {
+    goToLogin({ expired: true });
+    return new Promise(() => {});
+  }
+  if (!response.ok) await parseEnvelope(response);
+  const blob = await response.blob();
+  if (!blob.type.startsWith("image/")) throw new ApiError(response.status, "Not an image");
+  return URL.createObjectURL(blob);
+}
+
+/**
+ * An <img> for an app-proxied thumbnail, loaded lazily. If it fails because the access
+ * cookie expired, the session is refreshed and the image tried once more.
+ */
+export function authImage(src, { alt = "", className = "", lazy = true } = {}) {
+  const img = document.createElement("img");
+  img.alt = alt;
+  img.decoding = "async";
+  if (className) img.className = className;
+  if (lazy) img.loading = "lazy";
+  let generation = sessionGeneration;
+  let retried = false;
+  img.addEventListener("error", async () => {
+    if (retried) {
+      img.classList.add("is-broken");
+      return;
+    }
+    retried = true;
+    try {
+      await ensureSession({ force: true });
+    } catch {
+      // The image keeps its broken look; the API error is shown elsewhere.
+    }
+    if (sessionGeneration !== generation) {
+      generation = sessionGeneration;
+      img.src = src;
+    } else {
+      img.classList.add("is-broken");
+    }
+  });
+  img.src = src;
+  return img;
+}
+
+/** A photo URL with ?size= set, kept relative to this app. */
+export function withSize(url, size) {
+  const full = new URL(url, location.origin);
+  full.searchParams.set("size", size);
+  return full.pathname + full.search;
+}
+
+export async function signOut() {
+  try {
+    await send("POST", "/api/auth/logout");
+  } finally {
+    location.assign("/login");
+  }
+}

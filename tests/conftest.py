@@ -1,0 +1,152 @@
+"""Shared fixtures: an app on a real database (SQLite always; PostgreSQL and Redis when
+TEST_POSTGRES_URL and TEST_REDIS_URL are set, which CI requires), and an auth helper."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
+from redis import Redis
+from sqlalchemy import create_engine, text
+
+from service import create_app
+from service.db import upgrade_database
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+if IN_CI and not (POSTGRES_URL and REDIS_URL):
+    raise pytest.UsageError("CI must set TEST_POSTGRES_URL and TEST_REDIS_URL: nothing may be skipped there")
+
+BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL and REDIS_URL else [])
+
+TEST_KEY = Fernet.generate_key().decode()
+PASSWORD = "correct horse battery"
+
+
+def reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def reset_redis(url: str) -> None:
+    client = Redis.from_url(url)
+    client.flushdb()
+    client.close()
+
+
+def backend_settings(backend: str, tmp_path: Path) -> dict[str, Any]:
+    if backend == "postgres":
+        assert POSTGRES_URL and REDIS_URL
+        return {"DATABASE_URL": POSTGRES_URL, "REDIS_URL": REDIS_URL}
+    return {"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", "REDIS_URL": None}
+
+
+def make_app(settings: dict[str, Any], *, migrate: bool = True) -> Flask:
+    app = create_app(settings)
+    if migrate:
+        upgrade_database(app)
+    return app
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path) -> dict[str, Any]:
+    """The settings of a fresh app; the database and Redis are emptied first."""
+    if backend == "postgres":
+        assert POSTGRES_URL and REDIS_URL
+        reset_postgres(POSTGRES_URL)
+        reset_redis(REDIS_URL)
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hmac",
+        "JWT_SECRET_KEY": "test-jwt-secret-key-that-is-long-enough-for-hs256",
+        "ENCRYPTION_KEYS": TEST_KEY,
+        "ALLOWED_IMMICH_HOSTS": "loopback,private,external",
+        **backend_settings(backend, tmp_path),
+    }
+
+
+@pytest.fixture
+def app(settings: dict[str, Any]) -> Iterator[Flask]:
+    app = make_app(settings)
+    yield app
+    dispose(app)
+
+
+def dispose(app: Flask) -> None:
+    app.extensions["db"]["engine"].dispose()
+    app.extensions["upstreams"].close()
+    app.extensions["search_executor"].shutdown(wait=False, cancel_futures=True)
+    redis = app.extensions.get("redis")
+    if redis is not None:
+        redis.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class Auth:
+    """Registers and signs in users through the real API."""
+
+    def __init__(self, app: Flask, client: FlaskClient) -> None:
+        self.app = app
+        self.client = client
+
+    def add_user(self, email: str, password: str = PASSWORD, role: str | None = None) -> str:
+        """Create an account directly (as the create-user command does); returns its id."""
+        with self.app.app_context():
+            from service.auth.accounts import create_user
+
+            return str(create_user(email=email, password=password, role=role).id)
+
+    def register(self, email: str = "alice@example.com", password: str = PASSWORD,
+                 name: str | None = "Alice") -> dict[str, Any]:
+        response = self.client.post("/api/auth/register", json={"email": email, "password": password, "name": name})
+        assert response.status_code == 201, response.get_json()
+        return dict(response.get_json()["data"])
+
+    def login(self, email: str = "alice@example.com", password: str = PASSWORD) -> dict[str, Any]:
+        response = self.client.post("/api/auth/login", json={"email": email, "password": password})
+        assert response.status_code == 200, response.get_json()
+        return dict(response.get_json()["data"])
+
+    def bearer(self, email: str = "alice@example.com", password: str = PASSWORD) -> dict[str, str]:
+        """Create the account if needed and sign in; the Authorization header of the new session."""
+        response = self.client.post("/api/auth/login", json={"email": email, "password": password})
+        if response.status_code == 401:
+            self.add_user(email, password)
+            return self.bearer(email, password)
+        assert response.status_code == 200, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['data']['accessToken']}"}
+
+
+@pytest.fixture
+def auth(app: Flask, client: FlaskClient) -> Auth:
+    return Auth(app, client)
+
+
+def error_of(response: Any) -> str:
+    """The envelope's error message, after checking the envelope's shape."""
+    body = response.get_json()
+    assert body is not None, f"not JSON: {response.data[:200]!r}"
+    assert body["success"] is False and set(body) == {"success", "error"}, body
+    assert isinstance(body["error"], str) and body["error"]
+    return str(body["error"])
