@@ -13,6 +13,7 @@ from redis import Redis
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.config import ConfigError, load_config
+from service.json_provider import OrjsonProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_mapping(load_config(instance_path, dict(os.environ), test_config))
+    app.json = OrjsonProvider(app)
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -77,6 +79,9 @@ def _init_extensions(app: Flask) -> None:
     app.extensions["search_cache"] = SearchCache(ttl_seconds=app.config["SEARCH_CACHE_SECONDS"])
     if app.config["REDIS_URL"]:
         app.extensions["redis"] = Redis.from_url(app.config["REDIS_URL"], socket_timeout=5)
+    if redis := app.extensions.get("redis"):
+        from service.photos.shared_search_cache import SharedSearchCache
+        app.extensions["search_cache"] = SharedSearchCache(redis, ttl_seconds=app.config["SEARCH_CACHE_SECONDS"])
 
     db.init_app(app)
     jwt.init_app(app)
@@ -86,11 +91,12 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from service.auth.views import bp as auth_bp
+    from service.health import bp as health_bp
     from service.immich.views import bp as immich_bp
     from service.photos.views import bp as photos_bp
     from service.web import bp as web_bp
 
-    for blueprint in (auth_bp, immich_bp, photos_bp, web_bp):
+    for blueprint in (auth_bp, immich_bp, photos_bp, web_bp, health_bp):
         app.register_blueprint(blueprint)
 
 
@@ -108,6 +114,9 @@ def _content_security_policy(tile_url: str) -> str:
 
 
 def _register_hooks(app: Flask) -> None:
+    from service.request_log import init_request_logging
+
+    init_request_logging(app)
     csp = _content_security_policy(app.config["TILE_URL"])
     max_body = app.config["MAX_CONTENT_LENGTH"]
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from service.auth import accounts
 from service.db import alembic_config, upgrade_database
+from service.doctor import register_doctor
 from service.extensions import db
 from service.immich.config import rotate_all_keys
 from service.models import User
@@ -24,6 +25,8 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def register_commands(app: Flask) -> None:
+    register_doctor(app)
+
     @app.cli.command("db-upgrade")
     def db_upgrade() -> None:
         """Apply the database migrations."""

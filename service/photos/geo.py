@@ -1,20 +1,25 @@
-"""Great-circle distance filtering: Haversine on a sphere, with a bounding-box pre-filter."""
+"""Great-circle distance filtering: Haversine on a sphere, with a bounding-box pre-filter,
+vectorised over all photos at once."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 EARTH_RADIUS_M = 6_371_008.8
+
+Floats = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp = p2 - p1
-    dl = math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
@@ -25,7 +30,7 @@ class Circle:
     radius_m: float
 
     def bounding_box(self) -> tuple[float, float, list[tuple[float, float]]]:
-        """(min lat, max lat, longitude intervals) that contain the whole circle."""
+        """(min lat, max lat, longitude intervals) that hold the whole circle."""
         angular = self.radius_m / EARTH_RADIUS_M
         if angular >= math.pi:
             return -90.0, 90.0, [(-180.0, 180.0)]
@@ -38,39 +43,41 @@ class Circle:
         delta = math.degrees(math.asin(min(1.0, math.sin(angular) / math.cos(lat))))
         lo, hi = self.longitude - delta, self.longitude + delta
         if lo < -180.0:
-            spans = [(lo + 360.0, 180.0), (-180.0, hi)]
-        elif hi > 180.0:
-            spans = [(lo, 180.0), (-180.0, hi - 360.0)]
-        else:
-            spans = [(lo, hi)]
-        return math.degrees(min_lat), math.degrees(max_lat), spans
-
-    def contains(self, latitude: float, longitude: float) -> bool:
-        return haversine_m(self.latitude, self.longitude, latitude, longitude) <= self.radius_m
+            return math.degrees(min_lat), math.degrees(max_lat), [(lo + 360.0, 180.0), (-180.0, hi)]
+        if hi > 180.0:
+            return math.degrees(min_lat), math.degrees(max_lat), [(lo, 180.0), (-180.0, hi - 360.0)]
+        return math.degrees(min_lat), math.degrees(max_lat), [(lo, hi)]
 
 
-def within(photos: Iterable[dict[str, Any]], circle: Circle) -> Iterator[dict[str, Any]]:
-    """The photos with coordinates inside the circle; photos without GPS are left out."""
+def coordinates(photos: Sequence[dict[str, Any]]) -> tuple[Floats, Floats]:
+    """Latitude and longitude arrays of the photos, NaN where a photo has no GPS."""
+    lat = np.fromiter((np.nan if p["latitude"] is None else p["latitude"] for p in photos), np.float64, len(photos))
+    lon = np.fromiter((np.nan if p["longitude"] is None else p["longitude"] for p in photos), np.float64, len(photos))
+    return lat, lon
+
+
+def within_mask(latitudes: Floats, longitudes: Floats, circle: Circle) -> Mask:
+    """True for each point inside the circle (edge included); NaN points are never inside."""
     min_lat, max_lat, spans = circle.bounding_box()
-    # A small margin keeps float rounding at the box's edge from dropping a photo.
-    margin = 1e-9
-    min_lat -= margin
-    max_lat += margin
-    spans = [(lo - margin, hi + margin) for lo, hi in spans]
-    lat0 = math.radians(circle.latitude)
-    lon0 = math.radians(circle.longitude)
-    cos_lat0 = math.cos(lat0)
-    limit = circle.radius_m
-    two_r = 2 * EARTH_RADIUS_M
-    radians, sin, cos, asin, sqrt = math.radians, math.sin, math.cos, math.asin, math.sqrt
-    for photo in photos:
-        lat = photo["latitude"]
-        lon = photo["longitude"]
-        if lat is None or lon is None or not (min_lat <= lat <= max_lat):
-            continue
-        if not any(lo <= lon <= hi for lo, hi in spans):
-            continue
-        p = radians(lat)
-        h = sin((p - lat0) / 2) ** 2 + cos_lat0 * cos(p) * sin((radians(lon) - lon0) / 2) ** 2
-        if two_r * asin(min(1.0, sqrt(h))) <= limit:
-            yield photo
+    margin = 1e-9  # float rounding at the box's edge must not drop a point
+    with np.errstate(invalid="ignore"):
+        box = (latitudes >= min_lat - margin) & (latitudes <= max_lat + margin)
+        in_lon = np.zeros_like(box)
+        for lo, hi in spans:
+            in_lon |= (longitudes >= lo - margin) & (longitudes <= hi + margin)
+    candidates = np.flatnonzero(box & in_lon)
+    mask = np.zeros(latitudes.shape, dtype=bool)
+    if candidates.size:
+        lat = np.radians(latitudes[candidates])
+        dlon = np.radians(longitudes[candidates] - circle.longitude)
+        lat0 = math.radians(circle.latitude)
+        h = np.sin((lat - lat0) / 2) ** 2 + math.cos(lat0) * np.cos(lat) * np.sin(dlon / 2) ** 2
+        distance = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+        mask[candidates[distance <= circle.radius_m]] = True
+    return mask
+
+
+def within(photos: Sequence[dict[str, Any]], circle: Circle) -> list[dict[str, Any]]:
+    """The photos with coordinates inside the circle; photos without GPS are left out."""
+    mask = within_mask(*coordinates(photos), circle)
+    return [photo for photo, inside in zip(photos, mask, strict=True) if inside]

@@ -10,7 +10,8 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from typing import Any
 
-Photos = list[dict[str, Any]]
+from service.photos.search import PhotoSet
+
 
 
 class SearchCache:
@@ -18,11 +19,11 @@ class SearchCache:
         self.ttl = ttl_seconds
         self.max_photos = max_photos
         self._lock = threading.Lock()
-        self._entries: OrderedDict[Hashable, tuple[float, Photos]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, PhotoSet]] = OrderedDict()
         self._held = 0
-        self._loading: dict[Hashable, Future[Photos]] = {}
+        self._loading: dict[Hashable, Future[PhotoSet]] = {}
 
-    def get_or_load(self, key: tuple[Any, ...], load: Callable[[], Photos]) -> Photos:
+    def get_or_load(self, key: tuple[Any, ...], load: Callable[[], PhotoSet]) -> PhotoSet:
         if self.ttl <= 0:
             return load()
         with self._lock:
@@ -55,7 +56,7 @@ class SearchCache:
             for key in [key for key in self._entries if key[0] == user_id]:
                 self._drop(key)
 
-    def _store(self, key: Hashable, photos: Photos) -> None:
+    def _store(self, key: Hashable, photos: PhotoSet) -> None:
         if key in self._entries:
             self._drop(key)
         if len(photos) > self.max_photos:

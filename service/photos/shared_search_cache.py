@@ -1,0 +1,127 @@
+"""The search cache in Redis, shared by every app process: a range searched through one
+instance is reused by the others, and single flight holds across processes too.
+
+Same interface as SearchCache; entries are the photo lists as JSON, under keys that name
+the user and their generation, which invalidate_user bumps. A Redis failure never fails a
+search: it loads instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from redis import Redis
+from redis.exceptions import RedisError
+
+from service.photos.search import PhotoSet
+
+log = logging.getLogger(__name__)
+
+PREFIX = "photo-atlas:search:"
+
+# Deletes the lock only if it is still ours: it may have expired and been taken by another.
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class SharedSearchCache:
+    def __init__(self, redis: Redis, *, ttl_seconds: float, lock_seconds: float = 30.0,
+                 poll_seconds: float = 0.05, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.ttl = ttl_seconds
+        self.lock_seconds = lock_seconds
+        self.poll_seconds = poll_seconds
+        self.max_bytes = max_bytes
+        self._redis = redis
+
+    def get_or_load(self, key: tuple[Any, ...], load: Callable[[], PhotoSet]) -> PhotoSet:
+        if self.ttl <= 0:
+            return load()
+        try:
+            entry_key = self._entry_key(key)
+            cached = self._redis.get(entry_key)
+        except RedisError as exc:
+            return self._fallback(exc, load)
+        if cached is not None:
+            return _decode(cached)
+        return self._load_once(entry_key, load)
+
+    def invalidate_user(self, user_id: Any) -> None:
+        # Entries under the old generation are never read again and expire on their own.
+        try:
+            self._redis.incr(self._generation_key(user_id))
+        except RedisError as exc:
+            log.warning("search cache: invalidation failed (%s)", type(exc).__name__)
+
+    # ------------------------------------------------------------------ internals
+
+    @staticmethod
+    def _generation_key(user_id: Any) -> str:
+        return f"{PREFIX}generation:{user_id}"
+
+    def _entry_key(self, key: tuple[Any, ...]) -> str:
+        """The user, their current generation and a digest of the rest (it holds the API key)."""
+        user_id = key[0]
+        generation = int(self._redis.get(self._generation_key(user_id)) or 0)
+        digest = hashlib.sha256(orjson.dumps([str(part) for part in key[1:]])).hexdigest()
+        return f"{PREFIX}entry:{user_id}:{generation}:{digest}"
+
+    def _load_once(self, entry_key: str, load: Callable[[], PhotoSet]) -> PhotoSet:
+        lock_key = entry_key + ":lock"
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + self.lock_seconds
+        try:
+            while not self._redis.set(lock_key, token, nx=True, px=int(self.lock_seconds * 1000)):
+                # Another process is loading this range: wait for its result, or for the
+                # lock to go (it failed or took too long), then try to take the lock.
+                time.sleep(self.poll_seconds)
+                cached = self._redis.get(entry_key)
+                if cached is not None:
+                    return _decode(cached)
+                if time.monotonic() > deadline:
+                    return load()
+        except RedisError as exc:
+            return self._fallback(exc, load)
+        try:
+            cached = self._get(entry_key)
+            if cached is not None:
+                return _decode(cached)
+            photos = load()
+            self._store(entry_key, photos)
+            return photos
+        finally:
+            try:
+                self._redis.eval(_RELEASE, 1, lock_key, token)
+            except RedisError:
+                pass  # the lock expires on its own
+
+    def _get(self, entry_key: str) -> Any:
+        try:
+            return self._redis.get(entry_key)
+        except RedisError:
+            return None
+
+    def _store(self, entry_key: str, photos: PhotoSet) -> None:
+        encoded = orjson.dumps(photos.photos)
+        if len(encoded) > self.max_bytes:
+            return
+        try:
+            self._redis.set(entry_key, encoded, px=int(self.ttl * 1000))
+        except RedisError as exc:
+            log.warning("search cache: could not store (%s)", type(exc).__name__)
+
+    @staticmethod
+    def _fallback(exc: RedisError, load: Callable[[], PhotoSet]) -> PhotoSet:
+        log.warning("search cache: Redis unavailable (%s), loading directly", type(exc).__name__)
+        return load()
+
+
+def _decode(raw: bytes) -> PhotoSet:
+    return PhotoSet(orjson.loads(raw))
