@@ -403,3 +403,17 @@ def test_connection_test_failures_are_reported_not_raised(client, auth, fake):
     assert refused.status_code == 400 and "ALLOWED_IMMICH_HOSTS" in error_of(refused)
     nothing = client.post("/api/users/me/immich-config/test", headers=headers)
     assert nothing.status_code == 409
+
+
+def test_aborted_download_releases_the_upstream_connection(client, alice, fake):
+    large = fake.asset(fake.special["large"])
+    assert large.size >= 32 * 1024 * 1024
+    assert fake.wait_open_connections(0) == 0
+    response = client.get(f"/api/users/me/immich/photos/{large.id}/download", headers=alice, buffered=False)
+    assert response.status_code == 200 and int(response.headers["Content-Length"]) == large.size
+    chunks = response.iter_encoded()
+    first = next(chunks)
+    assert first == fake.original_bytes(large.id, 0, len(first) - 1)
+    assert fake.open_connections == 1
+    response.close()  # the browser went away
+    assert fake.wait_open_connections(0) == 0

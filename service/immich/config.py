@@ -50,7 +50,7 @@ def get_config(user_id: uuid.UUID) -> ImmichConfig | None:
 def describe(config: ImmichConfig | None) -> dict[str, object] | None:
     if config is None:
         return None
-    return {"serverUrl": config.server_url, "enabled": config.enabled, "hasApiKey": True}
+    return {"serverUrl": config.server_url, "enabled": config.enabled}
 
 
 def check_url(server_url: str) -> str:
