@@ -11,6 +11,8 @@ timeout = 120
 graceful_timeout = 30
 keepalive = 5
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Several instances on one host must not share a control socket.
+control_socket_disable = True
 accesslog = None
 errorlog = "-"
 loglevel = "info"

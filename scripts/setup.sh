@@ -43,3 +43,11 @@ if [[ $want_test == 1 && ! -x /usr/bin/chromium ]]; then
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
 fi
+
+if [[ $want_test == 1 && ! -x /usr/sbin/nginx ]]; then
+    echo "setup: installing Debian's nginx for the reverse-proxy tests"
+    sudo_cmd=""
+    [[ $(id -u) != 0 ]] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nginx-light >/dev/null
+fi

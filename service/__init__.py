@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 from redis import Redis
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.config import ConfigError, load_config
@@ -19,7 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """config → extensions → blueprints → error handlers → commands."""
+    """config → hooks → extensions → blueprints → error handlers → commands.
+
+    The hooks come before the extensions so that request bodies are checked, and request
+    logging starts, before flask-limiter's own before_request runs.
+    """
     instance_path = Path(
         (test_config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH") or ROOT / "instance"
     )
@@ -32,9 +37,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_config(instance_path, dict(os.environ), test_config))
     app.json = OrjsonProvider(app)
 
+    _register_hooks(app)
     _init_extensions(app)
     _register_blueprints(app)
-    _register_hooks(app)
 
     from service.errors import register_error_handlers
 
@@ -53,6 +58,7 @@ def _init_extensions(app: Flask) -> None:
     from service.immich.client import Timeouts, Upstreams
     from service.immich.url_policy import UrlPolicy, system_resolver
     from service.photos.search_cache import SearchCache
+    from service.request_log import ContextExecutor
 
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
@@ -70,11 +76,15 @@ def _init_extensions(app: Flask) -> None:
             connect=app.config["IMMICH_CONNECT_TIMEOUT"],
             read=app.config["IMMICH_READ_TIMEOUT"],
             deadline=app.config["IMMICH_DEADLINE"],
+            breaker_failures=app.config["IMMICH_BREAKER_FAILURES"],
+            breaker_seconds=app.config["IMMICH_BREAKER_SECONDS"],
         ),
         max_concurrency=app.config["IMMICH_MAX_CONCURRENCY"],
     )
-    app.extensions["search_executor"] = ThreadPoolExecutor(
-        max_workers=32, thread_name_prefix="immich-pages"
+    # Search pages run on these threads in the request's context, so their log lines
+    # keep its request id.
+    app.extensions["search_executor"] = ContextExecutor(
+        ThreadPoolExecutor(max_workers=32, thread_name_prefix="immich-pages")
     )
     app.extensions["search_cache"] = SearchCache(ttl_seconds=app.config["SEARCH_CACHE_SECONDS"])
     if app.config["REDIS_URL"]:
@@ -93,10 +103,11 @@ def _register_blueprints(app: Flask) -> None:
     from service.auth.views import bp as auth_bp
     from service.health import bp as health_bp
     from service.immich.views import bp as immich_bp
+    from service.openapi import bp as openapi_bp
     from service.photos.views import bp as photos_bp
     from service.web import bp as web_bp
 
-    for blueprint in (auth_bp, immich_bp, photos_bp, web_bp, health_bp):
+    for blueprint in (auth_bp, immich_bp, photos_bp, web_bp, health_bp, openapi_bp):
         app.register_blueprint(blueprint)
 
 
@@ -122,11 +133,15 @@ def _register_hooks(app: Flask) -> None:
 
     @app.before_request
     def refuse_large_bodies() -> None:
-        # Refused from the declared length, before anything is read.
-        if request.content_length is not None and request.content_length > max_body:
-            from werkzeug.exceptions import RequestEntityTooLarge
-
-            raise RequestEntityTooLarge()
+        if request.content_length is not None:
+            # Refused from the declared length, before anything is read.
+            if request.content_length > max_body:
+                raise RequestEntityTooLarge()
+        elif request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            # A chunked body has no declared length: read at most max_body bytes now, and
+            # refuse it if the client had more to send.
+            if len(request.get_data(cache=True)) >= max_body and request.environ["wsgi.input"].read(1):
+                raise RequestEntityTooLarge()
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -152,6 +152,10 @@ def load_config(
         "IMMICH_MAX_CONCURRENCY": _int(
             "IMMICH_MAX_CONCURRENCY", setting("IMMICH_MAX_CONCURRENCY", "4") or "", minimum=1
         ),
+        "IMMICH_BREAKER_FAILURES": _int(
+            "IMMICH_BREAKER_FAILURES", setting("IMMICH_BREAKER_FAILURES", "5") or "", minimum=1
+        ),
+        "IMMICH_BREAKER_SECONDS": _float("IMMICH_BREAKER_SECONDS", setting("IMMICH_BREAKER_SECONDS", "30") or ""),
         "SEARCH_CACHE_SECONDS": _int("SEARCH_CACHE_SECONDS", setting("SEARCH_CACHE_SECONDS", "60") or ""),
         # Request bodies on /api are small JSON documents.
         "MAX_CONTENT_LENGTH": 1024 * 1024,

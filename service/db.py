@@ -24,7 +24,8 @@ class Database:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             options["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
-            options.update(pool_size=10, max_overflow=20, pool_recycle=1800)
+            options.update(pool_size=10, max_overflow=20, pool_recycle=1800,
+                           connect_args={"connect_timeout": 5})
         engine = create_engine(url, **options)
         if url.startswith("sqlite"):
             event.listen(engine, "connect", _sqlite_pragmas)

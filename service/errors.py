@@ -6,9 +6,11 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from service.immich.client import ImmichError, ImmichNotFound, ImmichTimeout
+from service.immich.client import ImmichCircuitOpen, ImmichError, ImmichNotFound, ImmichTimeout
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,12 @@ def _page(status: int, message: str) -> tuple[str, int]:
     return render_template("error.html", status=status, message=message), status
 
 
+def _is_disconnect(error: Exception) -> bool:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(error, OperationalError | InterfaceError)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError) -> Any:
@@ -70,12 +78,24 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ImmichError)
     def handle_immich_error(error: ImmichError) -> Any:
         # An Immich 401 is never passed on as a 401: that would sign our user out.
+        if isinstance(error, ImmichCircuitOpen):
+            return handle_api_error(ApiError(503, error.message, headers={"Retry-After": str(error.retry_after)}))
         status = 502
         if isinstance(error, ImmichNotFound):
             status = 404
         elif isinstance(error, ImmichTimeout):
             status = 504
         return handle_api_error(ApiError(status, error.message))
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)
+    def handle_database_down(error: Exception) -> Any:
+        # Only connection loss is "unavailable"; any other database error is our bug.
+        if isinstance(error, DBAPIError) and not error.connection_invalidated and not _is_disconnect(error):
+            return handle_unexpected(error)
+        log.warning("database unavailable: %s", type(error).__name__)
+        return handle_api_error(ApiError(503, "The database is unavailable; try again shortly",
+                                         headers={"Retry-After": "5"}))
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException) -> Any:

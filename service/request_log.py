@@ -13,13 +13,14 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from flask import Flask, Response, g, request
 from flask_jwt_extended import get_jwt_identity
+from werkzeug.wsgi import ClosingIterator, FileWrapper
 
 REQUEST_LOGGER = "photo_atlas.request"
 APP_LOGGER = "service"
@@ -125,10 +126,6 @@ def init_request_logging(app: Flask) -> None:
     """Give every request an id (echoed as X-Request-Id) and log it as one JSON line."""
     if not app.config.get("TESTING"):
         _install_stdout_handler()
-    executor = app.extensions.get("search_executor")
-    if isinstance(executor, Executor) and not isinstance(executor, ContextExecutor):
-        # Search pages are fetched on other threads; their upstream log lines keep the id.
-        app.extensions["search_executor"] = ContextExecutor(executor)
 
     @app.before_request
     def start_request_log() -> None:
@@ -141,7 +138,7 @@ def init_request_logging(app: Flask) -> None:
         request_id = g.get("request_id") or request_id_from(None)
         started = g.get("request_started", time.perf_counter())
         response.headers[HEADER] = request_id
-        fields = {
+        fields: dict[str, Any] = {
             "request_id": request_id,
             "method": request.method,
             "path": request.path,
@@ -151,13 +148,26 @@ def init_request_logging(app: Flask) -> None:
         }
 
         def write() -> None:
+            if "duration_ms" in fields:
+                return
             fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
             log.info("request", extra=fields)
             _current_request_id.set(None)
 
-        if response.is_streamed:
-            # A streamed download is timed to its last byte, when the server closes it.
-            response.call_on_close(write)
-        else:
+        # A streamed body (an original from Immich) is timed to its last byte, when the
+        # server closes it; the rest are written now.
+        if not response.is_streamed or _is_file(response):
             write()
+        elif response.direct_passthrough:
+            # The server gets this iterable itself and never calls the response's close().
+            response.response = ClosingIterator(cast(Iterable[bytes], response.response), write)
+        else:
+            response.call_on_close(write)
         return response
+
+
+def _is_file(response: Response) -> bool:
+    """A file from disk (static assets): left alone, so the server may use sendfile."""
+    server_wrapper = request.environ.get("wsgi.file_wrapper")
+    kinds = (FileWrapper, server_wrapper) if isinstance(server_wrapper, type) else (FileWrapper,)
+    return isinstance(response.response, kinds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from service.errors import ApiError
 
@@ -15,7 +16,9 @@ def json_object() -> dict[str, Any]:
         raise ApiError(400, "Send a JSON object with Content-Type: application/json")
     try:
         body = request.get_json(silent=False)
-    except Exception:  # noqa: BLE001 - werkzeug raises several kinds for a bad body
+    except BadRequest as exc:
+        if isinstance(exc, RequestEntityTooLarge):
+            raise
         raise ApiError(400, "The request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object")
@@ -38,6 +41,8 @@ def text_field(body: dict[str, Any], name: str, *, max_length: int, required: bo
         raise ApiError(400, f"{name} must be a non-empty string")
     if len(value) > max_length:
         raise ApiError(400, f"{name} must be at most {max_length} characters")
+    if "\x00" in value:
+        raise ApiError(400, f"{name} must not contain NUL characters")
     return value
 
 

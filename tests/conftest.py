@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 
 from service import create_app
 from service.db import upgrade_database
+from tests.fake_immich import FakeImmich
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -57,6 +58,24 @@ def make_app(settings: dict[str, Any], *, migrate: bool = True) -> Flask:
     if migrate:
         upgrade_database(app)
     return app
+
+
+@pytest.fixture(scope="session")
+def fake() -> Iterator[FakeImmich]:
+    """The fake Immich, a real HTTP server on 127.0.0.1, shared by the whole run."""
+    server = FakeImmich().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_fake(fake: FakeImmich) -> Iterator[FakeImmich]:
+    """The shared fake, healthy, with no recorded requests; healthy again afterwards."""
+    fake.set_fault(None)
+    fake.latency = 0.0
+    fake.clear_requests()
+    yield fake
+    fake.set_fault(None)
 
 
 @pytest.fixture(params=BACKENDS)

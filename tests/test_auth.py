@@ -47,6 +47,8 @@ def test_open_registration_makes_users_and_refuses_duplicates(settings):
         ({"email": "a@example.com"}, "password"),
         ({"email": 5, "password": PASSWORD}, "email"),
         ({"email": "a@example.com", "password": PASSWORD, "name": ["x"]}, "name"),
+        ({"email": "a@example.com", "password": PASSWORD, "name": "nul\x00name"}, "name"),
+        ({"email": "a\x00@example.com", "password": PASSWORD}, "email"),
     ],
 )
 def test_register_rejects_bad_bodies(client, body, field):

@@ -88,6 +88,10 @@ def test_other_users_config_is_403_even_for_admins(client, auth):
         ({"serverUrl": "ftp://192.168.1.100", "apiKey": API_KEY, "enabled": True}, "http"),
         ({"serverUrl": "http://u:p@192.168.1.100", "apiKey": API_KEY, "enabled": True}, "password"),
         ({"serverUrl": "http://169.254.169.254", "apiKey": API_KEY, "enabled": True}, "ALLOWED_IMMICH_HOSTS"),
+        ({"serverUrl": "http://192.168.1.100", "apiKey": "key\x00", "enabled": True}, "apiKey"),
+        ({"serverUrl": "http://192.168.1.100", "apiKey": "two words", "enabled": True}, "apiKey"),
+        ({"serverUrl": "http://192.168.1.100", "apiKey": "clé", "enabled": True}, "apiKey"),
+        ({"serverUrl": "http://192.168.1.100", "apiKey": "k\r\nX-Evil: 1", "enabled": True}, "apiKey"),
     ],
 )
 def test_malformed_bodies_are_400_and_store_nothing(app, client, auth, body, field):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import threading
@@ -22,6 +23,8 @@ from urllib3.util import connection as urllib3_connection
 from service.immich.url_policy import Resolver, UrlPolicy, UrlRefused
 
 log = logging.getLogger(__name__)
+# urllib3's debug lines name the Immich server's address and paths: never log them.
+logging.getLogger("urllib3").setLevel(logging.WARNING)
 
 MAX_JSON_BYTES = 256 * 1024 * 1024
 MEDIA_CHUNK = 64 * 1024
@@ -67,11 +70,58 @@ class ImmichTimeout(ImmichError):
     message = "Immich did not answer in time"
 
 
+class ImmichCircuitOpen(ImmichError):
+    """Recent calls to this server failed; calls fail fast until it has had time to recover."""
+
+    message = "Immich is failing; Photo Atlas will try it again shortly"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class Timeouts:
     connect: float = 5.0
     read: float = 30.0
     deadline: float = 120.0  # a whole JSON call, body included
+    breaker_failures: int = 5
+    breaker_seconds: float = 30.0
+
+
+class CircuitBreaker:
+    """Opens after `threshold` failures in a row; after `cooldown` seconds one trial call
+    goes through, and its success closes the circuit again."""
+
+    def __init__(self, threshold: int, cooldown: float) -> None:
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._trial_running = False
+
+    def before_call(self) -> None:
+        with self._lock:
+            if self._opened_at is None:
+                return
+            waited = time.monotonic() - self._opened_at
+            if waited < self.cooldown or self._trial_running:
+                raise ImmichCircuitOpen(max(1, int(self.cooldown - waited + 0.999)))
+            self._trial_running = True
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self._opened_at = None
+            self._trial_running = False
+
+    def failed(self) -> None:
+        with self._lock:
+            self._failures += 1
+            self._trial_running = False
+            if self._failures >= self.threshold or self._opened_at is not None:
+                self._opened_at = time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -92,8 +142,10 @@ class UpstreamMedia:
         try:
             yield from self._response.raw.stream(MEDIA_CHUNK, decode_content=False)
         except (ProtocolError, ReadTimeoutError, OSError) as exc:
-            log.warning("immich media stream cut: %s", type(exc).__name__)
-            raise ImmichUnavailable("Immich stopped sending the file") from None
+            log.warning("immich media stream cut", extra={"outcome": type(exc).__name__})
+            # The response already promised its length: end it as a dropped connection, so
+            # the browser reports a failed download instead of saving a short file.
+            raise ConnectionResetError(errno.ECONNRESET, "Immich stopped sending the file") from None
         finally:
             self.close()
 
@@ -185,9 +237,7 @@ class Upstreams:
         self.max_concurrency = max_concurrency
         self._pool_size = pool_size
         self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[requests.Session, threading.BoundedSemaphore]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[str, _Upstream] = OrderedDict()
 
     def client(self, server_url: str, api_key: str) -> ImmichClient:
         parts = urlsplit(server_url)
@@ -195,36 +245,45 @@ class Upstreams:
         with self._lock:
             entry = self._entries.get(origin)
             if entry is None:
-                entry = (
-                    _new_session(self.policy, self.resolver, self._pool_size),
-                    threading.BoundedSemaphore(self.max_concurrency),
+                entry = _Upstream(
+                    session=_new_session(self.policy, self.resolver, self._pool_size),
+                    slots=threading.BoundedSemaphore(self.max_concurrency),
+                    breaker=CircuitBreaker(self.timeouts.breaker_failures, self.timeouts.breaker_seconds),
                 )
                 self._entries[origin] = entry
                 if len(self._entries) > self.MAX_UPSTREAMS:
-                    _, (old_session, _) = self._entries.popitem(last=False)
-                    old_session.close()
+                    _, old = self._entries.popitem(last=False)
+                    old.session.close()
             else:
                 self._entries.move_to_end(origin)
-        session, slots = entry
-        return ImmichClient(session, server_url, api_key, self.timeouts, slots)
+        return ImmichClient(entry, server_url, api_key, self.timeouts)
 
     def close(self) -> None:
         with self._lock:
-            for session, _ in self._entries.values():
-                session.close()
+            for entry in self._entries.values():
+                entry.session.close()
             self._entries.clear()
+
+
+@dataclass(frozen=True)
+class _Upstream:
+    """What all users of one Immich server share: connections, a concurrency cap, a breaker."""
+
+    session: requests.Session
+    slots: threading.BoundedSemaphore
+    breaker: CircuitBreaker
 
 
 class ImmichClient:
     """Calls to one Immich server with one user's key."""
 
-    def __init__(self, session: requests.Session, server_url: str, api_key: str,
-                 timeouts: Timeouts, slots: threading.BoundedSemaphore) -> None:
-        self._session = session
+    def __init__(self, upstream: _Upstream, server_url: str, api_key: str, timeouts: Timeouts) -> None:
+        self._session = upstream.session
+        self._slots = upstream.slots
+        self._breaker = upstream.breaker
         self._base = server_url.rstrip("/") + "/api"
         self._api_key = api_key
         self._timeouts = timeouts
-        self._slots = slots
 
     def __repr__(self) -> str:
         return f"<ImmichClient {self._base}>"
@@ -285,10 +344,33 @@ class ImmichClient:
 
     def _send(self, method: str, path: str, *, params: dict[str, str] | None = None,
               json_body: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
+        self._breaker.before_call()
         started = time.monotonic()
         outcome = "error"
         try:
-            response = self._session.request(
+            response = self._request(method, path, params, json_body, headers)
+            outcome = str(response.status_code)
+        except ImmichError as exc:
+            outcome = type(exc).__name__
+            if not isinstance(exc, ImmichAddressRefused):
+                self._breaker.failed()
+            raise
+        finally:
+            log.info(
+                "immich call",
+                extra={"upstream_method": method, "upstream_path": path.split("/")[1],
+                       "outcome": outcome, "duration_ms": round((time.monotonic() - started) * 1000, 1)},
+            )
+        if response.status_code >= 500:
+            self._breaker.failed()
+        else:
+            self._breaker.succeeded()
+        return response
+
+    def _request(self, method: str, path: str, params: dict[str, str] | None, json_body: Any,
+                 headers: dict[str, str] | None) -> requests.Response:
+        try:
+            return self._session.request(
                 method,
                 self._base + path,
                 params=params,
@@ -298,29 +380,14 @@ class ImmichClient:
                 allow_redirects=False,
                 stream=True,
             )
-            outcome = str(response.status_code)
-            return response
-        except requests.exceptions.ConnectTimeout:
-            outcome = "connect-timeout"
-            raise ImmichTimeout() from None
-        except requests.exceptions.ReadTimeout:
-            outcome = "read-timeout"
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout):
             raise ImmichTimeout() from None
         except requests.exceptions.ConnectionError as exc:
             if _caused_by(exc, AddressRefusedError):
-                outcome = "address-refused"
                 raise ImmichAddressRefused() from None
-            outcome = "unreachable"
             raise ImmichUnavailable() from None
         except requests.exceptions.RequestException:
             raise ImmichUnavailable() from None
-        finally:
-            log.info(
-                "immich call",
-                extra={"upstream_method": method, "upstream_path": path.split("/")[1],
-                       "outcome": outcome,
-                       "duration_ms": round((time.monotonic() - started) * 1000, 1)},
-            )
 
     def _json(self, method: str, path: str, body: Any = None) -> Any:
         # JSON calls (search pages above all) share a per-server cap; media streams do not.
@@ -343,13 +410,16 @@ class ImmichClient:
                     raise ImmichTimeout()
             return json.loads(b"".join(chunks))
         except ValueError:
+            self._breaker.failed()
             raise ImmichUnavailable("Immich answered with something that is not JSON") from None
-        except requests.exceptions.ConnectionError as exc:
+        except requests.exceptions.RequestException as exc:
+            self._breaker.failed()
             if _caused_by(exc, ReadTimeoutError):
                 raise ImmichTimeout() from None
             raise ImmichUnavailable() from None
-        except requests.exceptions.RequestException:
-            raise ImmichUnavailable() from None
+        except ImmichTimeout:
+            self._breaker.failed()
+            raise
         finally:
             response.close()
 

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from service.crypto import KeyRing, KeyUnreadable
 from service.extensions import db
 from service.immich.client import ImmichClient, Upstreams
 from service.immich.url_policy import UrlPolicy, check_server_url
-from service.models import ImmichConfig
+from service.models import ImmichConfig, utcnow
 
 
 class NotConfigured(Exception):
@@ -60,23 +61,23 @@ def check_url(server_url: str) -> str:
 
 def save_config(*, user_id: uuid.UUID, server_url: str, api_key: str, enabled: bool) -> None:
     """Check the URL, encrypt the key and store both in one row."""
-    url = check_url(server_url)
-    ciphertext = key_ring().encrypt(user_id, api_key.strip())
-    for _attempt in range(2):
-        row = db.session.get(ImmichConfig, user_id, with_for_update=True)
-        if row is None:
-            row = ImmichConfig(user_id=user_id)
-            db.session.add(row)
-        row.server_url = url
-        row.api_key_ciphertext = ciphertext
-        row.enabled = enabled
-        try:
-            db.session.commit()
-            return
-        except IntegrityError:
-            # Another request inserted the row first: update it instead.
-            db.session.rollback()
-    raise RuntimeError("could not save the Immich settings")
+    values = {
+        "user_id": user_id,
+        "server_url": check_url(server_url),
+        "api_key_ciphertext": key_ring().encrypt(user_id, api_key.strip()),
+        "enabled": enabled,
+        "updated_at": utcnow(),
+    }
+    # One INSERT ... ON CONFLICT DO UPDATE writing every column: concurrent saves leave
+    # one whole body's values, never a mix of two.
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(ImmichConfig).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[ImmichConfig.user_id],
+        set_={name: statement.excluded[name] for name in values if name != "user_id"},
+    )
+    db.session.execute(statement)
+    db.session.commit()
 
 
 def delete_config(user_id: uuid.UUID) -> None:

@@ -19,6 +19,12 @@ bp = Blueprint("immich", __name__)
 CONFIG_PATH = "/api/users/<user_ref>/immich-config"
 
 
+def _check_api_key(api_key: str) -> None:
+    # It travels in an HTTP header: printable ASCII only.
+    if not all(33 <= ord(ch) < 127 for ch in api_key.strip()):
+        raise ApiError(400, "apiKey must be printable ASCII without spaces, as Immich makes them")
+
+
 @bp.get(CONFIG_PATH)
 @jwt_required()
 def read_config(user_ref: str) -> Any:
@@ -35,6 +41,7 @@ def save_config(user_ref: str) -> Any:
     api_key = text_field(body, "apiKey", max_length=512)
     enabled = bool_field(body, "enabled")
     assert server_url is not None and api_key is not None
+    _check_api_key(api_key)
     try:
         config.save_config(user_id=owner.id, server_url=server_url, api_key=api_key, enabled=enabled)
     except UrlRefused as exc:
@@ -60,6 +67,7 @@ def test_connection() -> Any:
         server_url = text_field(body, "serverUrl", max_length=2048)
         api_key = text_field(body, "apiKey", max_length=512)
         assert server_url is not None and api_key is not None
+        _check_api_key(api_key)
         try:
             url = config.check_url(server_url)
         except UrlRefused as exc:

@@ -40,7 +40,10 @@ def parse_datetime(name: str, raw: str | None) -> datetime:
         ) from None
     if value.tzinfo is None or "T" not in raw.upper():
         raise InvalidQuery(f"{name} must include a time and a timezone (Z or an offset such as +02:00)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidQuery(f"{name} is outside the years 1 to 9999 in UTC") from None
 
 
 def _number(name: str, raw: str, low: float, high: float) -> float:

@@ -13,7 +13,6 @@ from typing import Any
 from service.photos.search import PhotoSet
 
 
-
 class SearchCache:
     def __init__(self, *, ttl_seconds: float, max_photos: int = 1_000_000) -> None:
         self.ttl = ttl_seconds

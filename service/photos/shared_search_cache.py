@@ -123,5 +123,5 @@ class SharedSearchCache:
         return load()
 
 
-def _decode(raw: bytes) -> PhotoSet:
+def _decode(raw: bytes | str) -> PhotoSet:
     return PhotoSet(orjson.loads(raw))

@@ -199,7 +199,10 @@ export function withSize(url, size) {
 
 export async function signOut() {
   try {
-    await send("POST", "/api/auth/logout");
+    // Through api(): an expired access token is refreshed first, so the session really ends.
+    await api("POST", "/api/auth/logout", { redirectOnAuthFailure: false });
+  } catch {
+    // Signed out or not, the sign-in page comes next.
   } finally {
     location.assign("/login");
   }

@@ -36,7 +36,11 @@ const photoMap = new PhotoMap($("map"), {
   tileAttribution: config.tileAttribution,
   previewElement: $("map-preview"),
   onOpen: openViewer,
-  onPickLocation: (latlng) => setCentre({ lat: latlng.lat, lon: latlng.lng }),
+  onPickLocation: (latlng) => {
+    // The map repeats the world sideways; the API wants longitudes in [-180, 180].
+    const wrapped = latlng.wrap();
+    setCentre({ lat: wrapped.lat, lon: wrapped.lng });
+  },
 });
 
 const timeline = new Timeline($("timeline-strip"), {
@@ -117,7 +121,9 @@ function writeUrlState() {
 }
 
 function updateRadiusLabel() {
-  radiusOutput.textContent = formatDistance(radiusMeters());
+  const text = formatDistance(radiusMeters());
+  radiusOutput.textContent = text;
+  radiusInput.setAttribute("aria-valuetext", text);
 }
 
 function showLocationControls(show) {
@@ -177,7 +183,10 @@ function showSearchError(error) {
     setState("not-configured");
     const link = el("a", "button button--primary", "Open Settings");
     link.href = "/settings";
-    showStatus("error", "Connect your Immich server first", error.message, link);
+    const title = /disabled|switched off/i.test(error.message)
+      ? "Immich is switched off in your settings"
+      : "Connect your Immich server first";
+    showStatus("error", title, error.message, link);
     timeline.clear("Your photos will appear here once Immich is set up.");
   } else if (error.status === 0 || error.status >= 500) {
     setState("error");
@@ -186,7 +195,7 @@ function showSearchError(error) {
     retry.id = "retry-search";
     retry.addEventListener("click", () => search());
     showStatus("error", "Your photos could not be loaded", error.message, retry);
-    timeline.clear("");
+    timeline.clear("Nothing to show until your photos load.");
   } else {
     setState("error");
     showStatus("error", "That search did not work", error.message);
@@ -241,7 +250,8 @@ async function search() {
     showStatus(
       "empty",
       "No photos found",
-      `Nothing was taken between ${describeRange(range)}${where}. Try a wider date range${centre ? " or radius" : ""}.`,
+      `Nothing was taken between ${formatDay(range.start)} and ${formatDay(range.end)}${where}. ` +
+        `Try a wider date range${centre ? " or radius" : ""}.`,
     );
     setState("empty");
     return;

@@ -23,8 +23,9 @@ function el(tag, className, text) {
 
 function clusterIcon(cluster) {
   const count = cluster.getChildCount();
-  const size = count < 10 ? "small" : count < 100 ? "medium" : "large";
-  const px = count < 10 ? 36 : count < 100 ? 42 : 50;
+  const digits = String(count).length;
+  const size = digits === 1 ? "small" : digits === 2 ? "medium" : "large";
+  const px = [36, 36, 42, 50, 56][Math.min(digits, 4)] + Math.max(0, digits - 4) * 8;
   return L.divIcon({
     html: `<span class="photo-cluster-count">${count}</span><span class="visually-hidden"> photos</span>`,
     className: `photo-cluster photo-cluster--${size}`,
@@ -209,7 +210,7 @@ export class PhotoMap {
     if (isCluster) {
       const grid = el("div", "preview-grid");
       for (const photo of photos.slice(0, 4)) {
-        grid.append(authImage(withSize(photo.thumbnailUrl, "thumbnail"), { lazy: false }));
+        grid.append(authImage(withSize(photo.thumbnailUrl, "thumbnail")));
       }
       const dates = photos.map((p) => parseTaken(p.takenAt)).filter(Boolean);
       box.append(
@@ -220,7 +221,7 @@ export class PhotoMap {
     } else {
       const photo = photos[0];
       box.append(
-        authImage(withSize(photo.thumbnailUrl, "thumbnail"), { lazy: false, className: "preview-image" }),
+        authImage(withSize(photo.thumbnailUrl, "thumbnail"), { className: "preview-image" }),
         el("p", "preview-title", photo.originalFileName || "Photo"),
         el("p", "preview-meta", formatTaken(photo.takenAt)),
       );
@@ -236,22 +237,34 @@ export class PhotoMap {
     this.placePreview(layer);
   }
 
+  /** Put the preview beside the marker (above, below, right or left) without covering it. */
   placePreview(layer) {
     const box = this.preview;
-    const area = box.offsetParent || this.container;
-    const mapOffsetX = this.container.offsetLeft;
-    const mapOffsetY = this.container.offsetTop;
+    const areaWidth = this.container.clientWidth;
+    const areaHeight = this.container.clientHeight;
     const point = this.map.latLngToContainerPoint(layer.getLatLng());
+    const icon = layer.getElement();
+    const reach = (icon ? icon.offsetWidth / 2 : 15) + 4;
     const width = box.offsetWidth;
     const height = box.offsetHeight;
-    const gap = 24;
-    let left = mapOffsetX + point.x - width / 2;
-    let top = mapOffsetY + point.y - height - gap;
-    if (top < 8) top = mapOffsetY + point.y + gap;
-    left = Math.max(8, Math.min(left, area.clientWidth - width - 8));
-    top = Math.max(8, Math.min(top, area.clientHeight - height - 8));
-    box.style.left = `${Math.round(left)}px`;
-    box.style.top = `${Math.round(top)}px`;
+    const gap = reach + 6;
+    const margin = 8;
+    const clamp = (value, low, high) => Math.max(low, Math.min(value, high));
+    const fit = ({ left, top }) => ({
+      left: clamp(left, margin, areaWidth - width - margin),
+      top: clamp(top, margin, areaHeight - height - margin),
+    });
+    const covers = ({ left, top }) =>
+      left < point.x + reach && left + width > point.x - reach && top < point.y + reach && top + height > point.y - reach;
+    const candidates = [
+      { left: point.x - width / 2, top: point.y - gap - height },
+      { left: point.x - width / 2, top: point.y + gap },
+      { left: point.x + gap, top: point.y - height / 2 },
+      { left: point.x - gap - width, top: point.y - height / 2 },
+    ].map(fit);
+    const chosen = candidates.find((candidate) => !covers(candidate)) || candidates[0];
+    box.style.left = `${Math.round(chosen.left)}px`;
+    box.style.top = `${Math.round(chosen.top)}px`;
   }
 
   hidePreview() {

@@ -132,7 +132,10 @@ function renderTestResult(result, usedStored) {
   testResult.className = `test-result ${missing.length ? "test-result--warning" : "test-result--ok"}`;
   const facts = el("dl", { className: "facts" }, [
     el("div", {}, [el("dt", { text: "Immich version" }), el("dd", { text: result.serverVersion || "unknown" })]),
-    el("div", {}, [el("dt", { text: "Signed in to Immich as" }), el("dd", { text: result.immichUser || "unknown" })]),
+    el("div", {}, [
+      el("dt", { text: "Signed in to Immich as" }),
+      el("dd", { text: result.immichUser || "not shown to this key (user.read)" }),
+    ]),
   ]);
   testResult.append(el("h2", { text: `${scope}Connected` }), facts);
   if (missing.length) {
@@ -145,7 +148,18 @@ function renderTestResult(result, usedStored) {
       list,
       el("p", { className: "hint", text: "Create a key in Immich with the missing permissions, then save it here." }),
     );
-  } else {
+  }
+  const unchecked = Object.entries(result.permissions || {})
+    .filter(([, granted]) => granted === null)
+    .map(([permission]) => permission);
+  if (unchecked.length) {
+    testResult.append(
+      el("p", {
+        className: "hint",
+        text: `Not checked, as there is no photo to try them on: ${unchecked.join(", ")}.`,
+      }),
+    );
+  } else if (!missing.length) {
     testResult.append(el("p", { text: "This key has every permission Photo Atlas needs." }));
   }
 }

@@ -37,6 +37,14 @@ export class PhotoViewer {
     this.stage = $("viewer-stage");
 
     $("viewer-close").addEventListener("click", () => this.close());
+    this.fullscreenButton = $("viewer-fullscreen");
+    this.fullscreenButton.hidden = !document.fullscreenEnabled;
+    this.fullscreenButton.addEventListener("click", () => this.toggleFullscreen());
+    document.addEventListener("fullscreenchange", () => {
+      const on = document.fullscreenElement === dialog;
+      this.fullscreenButton.setAttribute("aria-pressed", String(on));
+      this.fullscreenButton.setAttribute("aria-label", on ? "Leave full screen" : "Full screen");
+    });
     $("viewer-retry").addEventListener("click", () => this.show(this.index));
     this.prevButton.addEventListener("click", () => this.step(-1));
     this.nextButton.addEventListener("click", () => this.step(1));
@@ -71,7 +79,16 @@ export class PhotoViewer {
   }
 
   close() {
+    if (document.fullscreenElement === this.dialog) document.exitFullscreen().catch(() => {});
     if (this.dialog.open) this.dialog.close();
+  }
+
+  toggleFullscreen() {
+    if (document.fullscreenElement === this.dialog) {
+      document.exitFullscreen().catch(() => {});
+    } else {
+      this.dialog.requestFullscreen().catch(() => {});
+    }
   }
 
   step(delta) {
@@ -171,6 +188,10 @@ export class PhotoViewer {
   }
 
   onKey(event) {
+    if (event.key === "Tab") {
+      this.keepFocusInside(event);
+      return;
+    }
     if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
     if (event.key === "ArrowLeft") {
       event.preventDefault();
@@ -178,6 +199,25 @@ export class PhotoViewer {
     } else if (event.key === "ArrowRight") {
       event.preventDefault();
       this.step(1);
+    }
+  }
+
+  // A modal dialog already makes the page behind it inert; this also keeps Tab from
+  // leaving for the browser's own controls.
+  keepFocusInside(event) {
+    const focusable = [...this.dialog.querySelectorAll("button, a[href], [tabindex]")].filter(
+      (element) => !element.hidden && !element.disabled && element.offsetParent !== null && element.tabIndex >= 0,
+    );
+    if (!focusable.length) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    const active = document.activeElement;
+    if (event.shiftKey && (active === first || !this.dialog.contains(active))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (active === last || !this.dialog.contains(active))) {
+      event.preventDefault();
+      first.focus();
     }
   }
 
