@@ -36,18 +36,16 @@ if ! is_current npm "$npmfp" || [[ ! -d node_modules/leaflet ]]; then
     echo "$npmfp" > "$stamps/npm"
 fi
 
-if [[ $want_test == 1 && ! -x /usr/bin/chromium ]]; then
-    echo "setup: installing Debian's chromium for the browser tests"
-    sudo_cmd=""
-    [[ $(id -u) != 0 ]] && sudo_cmd="sudo"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
-fi
-
-if [[ $want_test == 1 && ! -x /usr/sbin/nginx ]]; then
-    echo "setup: installing Debian's nginx for the reverse-proxy tests"
-    sudo_cmd=""
-    [[ $(id -u) != 0 ]] && sudo_cmd="sudo"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nginx-light >/dev/null
+# Debian packages the tests drive: Chromium (through Playwright) and nginx (as a reverse proxy).
+if [[ $want_test == 1 ]]; then
+    missing=()
+    [[ -x /usr/bin/chromium ]] || missing+=(chromium fonts-dejavu-core)
+    [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
+    if (( ${#missing[@]} )); then
+        echo "setup: installing Debian packages for the tests: ${missing[*]}"
+        sudo_cmd=""
+        [[ $(id -u) != 0 ]] && sudo_cmd="sudo"
+        $sudo_cmd apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
 fi
