@@ -58,6 +58,7 @@ def _init_extensions(app: Flask) -> None:
     from service.immich.client import Timeouts, Upstreams
     from service.immich.url_policy import UrlPolicy, system_resolver
     from service.photos.search_cache import SearchCache
+    from service.photos.shared_search_cache import SharedSearchCache
     from service.request_log import ContextExecutor
 
     if app.config["TRUSTED_PROXIES"]:
@@ -86,12 +87,13 @@ def _init_extensions(app: Flask) -> None:
     app.extensions["search_executor"] = ContextExecutor(
         ThreadPoolExecutor(max_workers=32, thread_name_prefix="immich-pages")
     )
-    app.extensions["search_cache"] = SearchCache(ttl_seconds=app.config["SEARCH_CACHE_SECONDS"])
+    cache_seconds = app.config["SEARCH_CACHE_SECONDS"]
     if app.config["REDIS_URL"]:
-        app.extensions["redis"] = Redis.from_url(app.config["REDIS_URL"], socket_timeout=5)
-    if redis := app.extensions.get("redis"):
-        from service.photos.shared_search_cache import SharedSearchCache
-        app.extensions["search_cache"] = SharedSearchCache(redis, ttl_seconds=app.config["SEARCH_CACHE_SECONDS"])
+        redis = app.extensions["redis"] = Redis.from_url(app.config["REDIS_URL"], socket_timeout=5)
+        # Several app processes share one cache, and single flight holds across them.
+        app.extensions["search_cache"] = SharedSearchCache(redis, ttl_seconds=cache_seconds)
+    else:
+        app.extensions["search_cache"] = SearchCache(ttl_seconds=cache_seconds)
 
     db.init_app(app)
     jwt.init_app(app)

@@ -21,4 +21,5 @@ class OrjsonProvider(DefaultJSONProvider):
     def response(self, *args: Any, **kwargs: Any) -> Response:
         obj = self._prepare_response_obj(args, kwargs)
         body = orjson.dumps(obj, default=self.default, option=OPTIONS)
-        return self._app.response_class(body, mimetype=self.mimetype)
+        response: Response = self._app.response_class(body, mimetype=self.mimetype)  # type: ignore[arg-type,assignment]
+        return response

@@ -10,6 +10,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -174,7 +175,7 @@ class _PinnedConnectionMixin:
         try:
             self.policy.check_addresses(host, addresses)
         except UrlRefused as exc:
-            raise AddressRefusedError(self, str(exc)) from None
+            raise AddressRefusedError(self, str(exc)) from None  # type: ignore[arg-type]
         last_error: OSError | None = None
         for address in addresses:
             try:
@@ -186,7 +187,7 @@ class _PinnedConnectionMixin:
                 )
             except OSError as exc:
                 last_error = exc
-        raise NewConnectionError(self, f"Failed to connect: {type(last_error).__name__}")
+        raise NewConnectionError(self, f"Failed to connect: {type(last_error).__name__}")  # type: ignore[arg-type]
 
 
 class PinnedAdapter(HTTPAdapter):
@@ -206,7 +207,7 @@ class PinnedAdapter(HTTPAdapter):
         self.poolmanager.key_fn_by_scheme = dict(self.poolmanager.key_fn_by_scheme)
 
 
-class _NoCookies(requests.cookies.cookielib.DefaultCookiePolicy):
+class _NoCookies(DefaultCookiePolicy):
     def set_ok(self, cookie: Any, request: Any) -> bool:
         return False
 

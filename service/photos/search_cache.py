@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -18,9 +18,9 @@ class SearchCache:
         self.ttl = ttl_seconds
         self.max_photos = max_photos
         self._lock = threading.Lock()
-        self._entries: OrderedDict[Hashable, tuple[float, PhotoSet]] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], tuple[float, PhotoSet]] = OrderedDict()
         self._held = 0
-        self._loading: dict[Hashable, Future[PhotoSet]] = {}
+        self._loading: dict[tuple[Any, ...], Future[PhotoSet]] = {}
 
     def get_or_load(self, key: tuple[Any, ...], load: Callable[[], PhotoSet]) -> PhotoSet:
         if self.ttl <= 0:
@@ -55,7 +55,7 @@ class SearchCache:
             for key in [key for key in self._entries if key[0] == user_id]:
                 self._drop(key)
 
-    def _store(self, key: Hashable, photos: PhotoSet) -> None:
+    def _store(self, key: tuple[Any, ...], photos: PhotoSet) -> None:
         if key in self._entries:
             self._drop(key)
         if len(photos) > self.max_photos:
@@ -65,6 +65,6 @@ class SearchCache:
         while self._held > self.max_photos:
             self._drop(next(iter(self._entries)))
 
-    def _drop(self, key: Hashable) -> None:
+    def _drop(self, key: tuple[Any, ...]) -> None:
         _, photos = self._entries.pop(key)
         self._held -= len(photos)

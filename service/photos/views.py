@@ -14,6 +14,7 @@ from service.immich import config
 from service.photos import media_proxy
 from service.photos.search import (
     InvalidQuery,
+    PhotoSet,
     fetch_range,
     iso_utc,
     parse_photo_id,
@@ -52,7 +53,7 @@ def search(user_ref: str) -> Any:
     cache = current_app.extensions["search_cache"]
     executor = current_app.extensions["search_executor"]
 
-    def load(start: datetime, end: datetime) -> list[dict[str, Any]]:
+    def load(start: datetime, end: datetime) -> PhotoSet:
         key = (owner.id, creds.server_url, creds.api_key, iso_utc(start), iso_utc(end))
         client = upstreams.client(creds.server_url, creds.api_key)
         return cache.get_or_load(key, lambda: to_photos(
