@@ -150,7 +150,7 @@ def load_config(
         "IMMICH_READ_TIMEOUT": _float("IMMICH_READ_TIMEOUT", setting("IMMICH_READ_TIMEOUT", "30") or ""),
         "IMMICH_DEADLINE": _float("IMMICH_DEADLINE", setting("IMMICH_DEADLINE", "120") or ""),
         "IMMICH_MAX_CONCURRENCY": _int(
-            "IMMICH_MAX_CONCURRENCY", setting("IMMICH_MAX_CONCURRENCY", "4") or "", minimum=1
+            "IMMICH_MAX_CONCURRENCY", setting("IMMICH_MAX_CONCURRENCY", "8") or "", minimum=1
         ),
         "IMMICH_BREAKER_FAILURES": _int(
             "IMMICH_BREAKER_FAILURES", setting("IMMICH_BREAKER_FAILURES", "5") or "", minimum=1

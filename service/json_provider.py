@@ -1,4 +1,5 @@
-"""JSON through orjson: a 50,000-photo answer encodes in milliseconds instead of a second."""
+"""JSON through orjson: a 50,000-photo answer encodes in milliseconds instead of a second,
+and search results pre-encoded as orjson.Fragment pass straight through."""
 
 from __future__ import annotations
 
@@ -8,18 +9,16 @@ import orjson
 from flask import Response
 from flask.json.provider import DefaultJSONProvider
 
-OPTIONS = orjson.OPT_NON_STR_KEYS
-
 
 class OrjsonProvider(DefaultJSONProvider):
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        return orjson.dumps(obj, default=self.default, option=OPTIONS).decode()
+        return orjson.dumps(obj, default=self.default).decode()
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return orjson.loads(s)
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
         obj = self._prepare_response_obj(args, kwargs)
-        body = orjson.dumps(obj, default=self.default, option=OPTIONS)
+        body = orjson.dumps(obj, default=self.default)
         response: Response = self._app.response_class(body, mimetype=self.mimetype)  # type: ignore[arg-type,assignment]
         return response

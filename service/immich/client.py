@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import threading
 import time
@@ -14,6 +13,7 @@ from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager
@@ -409,7 +409,7 @@ class ImmichClient:
                     raise ImmichUnavailable("Immich's answer was too large")
                 if time.monotonic() - started > self._timeouts.deadline:
                     raise ImmichTimeout()
-            return json.loads(b"".join(chunks))
+            return orjson.loads(b"".join(chunks))
         except ValueError:
             self._breaker.failed()
             raise ImmichUnavailable("Immich answered with something that is not JSON") from None
@@ -472,7 +472,7 @@ def _missing_permission(response: requests.Response) -> str | None:
     """Immich's 403 says `Missing required permission: asset.view`; keep only the name."""
     try:
         raw = response.raw.read(4096, decode_content=True)
-        message = json.loads(raw).get("message", "")
+        message = orjson.loads(raw).get("message", "")
     except (ValueError, AttributeError, OSError, ProtocolError):
         return None
     if isinstance(message, str) and "permission:" in message:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from service.immich.client import ImmichClient, SearchPage
+import orjson
+
+from service.immich.client import ImmichClient
 from service.photos.geo import Circle, coordinates, within_mask
 
 PAGE_SIZE = 1000  # Immich's maximum
@@ -84,39 +86,42 @@ def iso_utc(value: datetime) -> str:
 # ------------------------------------------------------------------ fetching
 
 
-def fetch_range(client: ImmichClient, executor: Executor, *, start: datetime, end: datetime,
-                window: int) -> list[dict[str, Any]]:
-    """Every image asset taken in [start, end], following nextPage to the end.
+Entry = tuple[str, str, dict[str, Any]]  # (takenAt or "~", id, photo): sorts by time, then id
 
-    Page 1 comes first; after it, up to `window` further pages are in flight at once. The
-    page numbers are known in advance, and the first page without a nextPage ends it.
+
+def fetch_range(client: ImmichClient, executor: Executor, *, start: datetime, end: datetime,
+                window: int) -> PhotoSet:
+    """Every image taken in [start, end], following nextPage to the end.
+
+    Page 1 comes first; after it, up to `window` further pages are in flight at once (the
+    page numbers are known in advance, and the first page without a nextPage ends it).
+    Each page is mapped to photos on its own thread while the others are still in transit.
     """
-    def page(number: int) -> SearchPage:
-        return client.search_metadata(
+    def page(number: int) -> tuple[list[Entry], int | None]:
+        result = client.search_metadata(
             page=number, size=PAGE_SIZE, taken_after=iso_utc(start), taken_before=iso_utc(end)
         )
+        return photo_entries(result.items), result.next_page
 
-    first = page(1)
-    assets = list(first.items)
-    if first.next_page is None:
-        return assets
-    upcoming = first.next_page
-    inflight: deque[Future[SearchPage]] = deque()
-    try:
-        for _ in range(window):
-            inflight.append(executor.submit(page, upcoming))
-            upcoming += 1
-        while inflight:
-            result = inflight.popleft().result()
-            assets.extend(result.items)
-            if result.next_page is None:
-                break
-            inflight.append(executor.submit(page, upcoming))
-            upcoming += 1
-    finally:
-        for future in inflight:
-            future.cancel()
-    return assets
+    entries, next_page = page(1)
+    if next_page is not None:
+        upcoming = next_page
+        inflight: deque[Future[tuple[list[Entry], int | None]]] = deque()
+        try:
+            for _ in range(window):
+                inflight.append(executor.submit(page, upcoming))
+                upcoming += 1
+            while inflight:
+                mapped, next_page = inflight.popleft().result()
+                entries.extend(mapped)
+                if next_page is None:
+                    break
+                inflight.append(executor.submit(page, upcoming))
+                upcoming += 1
+        finally:
+            for future in inflight:
+                future.cancel()
+    return PhotoSet.from_entries(entries)
 
 
 # ------------------------------------------------------------------ mapping
@@ -129,57 +134,32 @@ def _coordinate(value: Any, limit: float) -> float | None:
     return number if math.isfinite(number) and -limit <= number <= limit else None
 
 
-def _parse_time(raw: Any) -> datetime | None:
+def _utc_text(raw: Any) -> str | None:
+    """An Immich timestamp as ISO 8601 UTC with milliseconds, e.g. 2024-06-01T12:00:00.000Z.
+
+    Immich already sends that exact form, which passes through untouched; anything else is
+    parsed and rewritten. One fixed form means the strings sort as the times do.
+    """
     if not isinstance(raw, str):
         return None
+    if len(raw) == 24 and raw[10] == "T" and raw[19] == "." and raw[23] == "Z":
+        return raw
     try:
         value = datetime.fromisoformat(raw)
-    except ValueError:
+        return iso_utc(value if value.tzinfo else value.replace(tzinfo=UTC))
+    except (ValueError, OverflowError):
         return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-_LATEST = datetime.max.replace(tzinfo=UTC)
-
-
-class PhotoSet:
-    """The photos of one searched range, sorted, with their coordinates as arrays so a
-    radius filter over 100,000 photos takes milliseconds. Shared by cached searches."""
-
-    def __init__(self, photos: list[dict[str, Any]]) -> None:
-        self.photos = photos
-        self.latitudes, self.longitudes = coordinates(photos)
-        self._with_urls: dict[str, list[dict[str, Any]]] = {}
-
-    def __len__(self) -> int:
-        return len(self.photos)
-
-    def select(self, circle: Circle | None, url_prefix: str) -> list[dict[str, Any]]:
-        """The photos inside the circle (all without one), with URLs under url_prefix."""
-        full = self._with_urls.get(url_prefix)
-        if full is None:
-            full = self._with_urls[url_prefix] = [
-                {**photo, "thumbnailUrl": f"{url_prefix}{photo['id']}/thumbnail",
-                 "downloadUrl": f"{url_prefix}{photo['id']}/download"}
-                for photo in self.photos
-            ]
-        if circle is None:
-            return full
-        return [full[i] for i in within_mask(self.latitudes, self.longitudes, circle).nonzero()[0]]
-
-
-def to_photos(assets: list[dict[str, Any]]) -> PhotoSet:
-    """Image, non-trashed assets as photo objects, sorted by takenAt then id."""
-    keyed = []
-    seen: set[str] = set()
+def photo_entries(assets: list[dict[str, Any]]) -> list[Entry]:
+    """Image, non-trashed assets as photo objects, each with its sort key."""
+    entries = []
     for asset in assets:
         asset_id = asset.get("id")
-        if (asset.get("type") != "IMAGE" or asset.get("isTrashed") or not isinstance(asset_id, str)
-                or asset_id in seen):
+        if asset.get("type") != "IMAGE" or asset.get("isTrashed") or not isinstance(asset_id, str):
             continue
-        seen.add(asset_id)
         exif = asset.get("exifInfo") or {}
-        taken = _parse_time(exif.get("dateTimeOriginal")) or _parse_time(asset.get("fileCreatedAt"))
+        taken = _utc_text(exif.get("dateTimeOriginal")) or _utc_text(asset.get("fileCreatedAt"))
         latitude = _coordinate(exif.get("latitude"), 90)
         longitude = _coordinate(exif.get("longitude"), 180)
         if latitude is None or longitude is None:
@@ -187,20 +167,71 @@ def to_photos(assets: list[dict[str, Any]]) -> PhotoSet:
         photo = {
             "id": asset_id,
             "originalFileName": asset.get("originalFileName"),
-            "takenAt": iso_utc(taken) if taken else None,
+            "takenAt": taken,
             "latitude": latitude,
             "longitude": longitude,
             "type": "IMAGE",
             "city": exif.get("city"),
             "country": exif.get("country"),
         }
-        keyed.append((taken or _LATEST, asset_id, photo))
-    keyed.sort(key=lambda item: (item[0], item[1]))
-    return PhotoSet([photo for _, _, photo in keyed])
+        entries.append((taken or "~", asset_id, photo))  # "~" sorts after every date
+    return entries
+
+
+class PhotoSet:
+    """The photos of one searched range, sorted, with their coordinates as arrays so a
+    radius filter over 100,000 photos takes milliseconds. Shared by cached searches, so
+    each photo's JSON (with the URLs of one path form) is encoded once."""
+
+    def __init__(self, photos: list[dict[str, Any]]) -> None:
+        self.photos = photos
+        self.latitudes, self.longitudes = coordinates(photos)
+        self._encoded: dict[str, list[bytes | None]] = {}
+
+    @classmethod
+    def from_entries(cls, entries: list[Entry]) -> PhotoSet:
+        entries.sort(key=lambda entry: (entry[0], entry[1]))
+        photos = []
+        previous = None
+        for _, asset_id, photo in entries:
+            if asset_id != previous:  # a page boundary that shifted can repeat an asset
+                photos.append(photo)
+            previous = asset_id
+        return cls(photos)
+
+    def __len__(self) -> int:
+        return len(self.photos)
+
+    def select(self, circle: Circle | None, url_prefix: str) -> list[orjson.Fragment]:
+        """The photos inside the circle (all without one) with URLs under url_prefix, as
+        pre-encoded JSON fragments."""
+        if circle is None:
+            indices: Any = range(len(self.photos))
+        else:
+            indices = within_mask(self.latitudes, self.longitudes, circle).nonzero()[0].tolist()
+        encoded = self._encoded.setdefault(url_prefix, [None] * len(self.photos))
+        photos = self.photos
+        selected = []
+        for i in indices:
+            fragment = encoded[i]
+            if fragment is None:
+                photo = photos[i]
+                fragment = encoded[i] = orjson.dumps({
+                    **photo,
+                    "thumbnailUrl": f"{url_prefix}{photo['id']}/thumbnail",
+                    "downloadUrl": f"{url_prefix}{photo['id']}/download",
+                })
+            selected.append(orjson.Fragment(fragment))
+        return selected
+
+
+def to_photos(assets: list[dict[str, Any]]) -> PhotoSet:
+    """Image, non-trashed assets as a sorted PhotoSet."""
+    return PhotoSet.from_entries(photo_entries(assets))
 
 
 def search_photos(*, query: SearchQuery, load: Callable[[datetime, datetime], PhotoSet],
-                  url_prefix: str) -> list[dict[str, Any]]:
+                  url_prefix: str) -> list[orjson.Fragment]:
     """The photos of the range (from `load`, which may be cached), filtered and given URLs."""
     return load(query.start, query.end).select(query.circle, url_prefix)
 

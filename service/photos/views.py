@@ -20,7 +20,6 @@ from service.photos.search import (
     parse_photo_id,
     parse_query,
     search_photos,
-    to_photos,
 )
 
 bp = Blueprint("photos", __name__)
@@ -56,9 +55,9 @@ def search(user_ref: str) -> Any:
     def load(start: datetime, end: datetime) -> PhotoSet:
         key = (owner.id, creds.server_url, creds.api_key, iso_utc(start), iso_utc(end))
         client = upstreams.client(creds.server_url, creds.api_key)
-        return cache.get_or_load(key, lambda: to_photos(
-            fetch_range(client, executor, start=start, end=end, window=upstreams.max_concurrency)
-        ))
+        return cache.get_or_load(
+            key, lambda: fetch_range(client, executor, start=start, end=end, window=upstreams.max_concurrency)
+        )
 
     ref = "me" if user_ref == "me" else str(owner.id)
     photos = search_photos(query=query, load=load, url_prefix=f"/api/users/{ref}/immich/photos/")
