@@ -54,6 +54,12 @@ def _reset(fake):
     assert fake.errors == []
 
 
+def settle(fake):
+    """Connection counts start from zero: idle keep-alive connections left by earlier tests
+    are closed by the fake after its keep-alive timeout."""
+    assert fake.wait_open_connections(0, timeout=fake.keep_alive_timeout + 5) == 0
+
+
 @pytest.fixture
 def http():
     with requests.Session() as session:
@@ -597,6 +603,7 @@ def test_requests_are_recorded(http, fake):
 
 
 def test_many_concurrent_clients(fake):
+    settle(fake)
     fake.latency = 0.2
     ids = [a.id for a in fake.assets_of("alice")[:40]]
 
@@ -615,6 +622,7 @@ def test_many_concurrent_clients(fake):
 
 
 def test_keep_alive_reuses_one_connection(fake):
+    settle(fake)
     with requests.Session() as s:
         for _ in range(5):
             assert get(s, fake, "/api/server/version").ok
