@@ -180,7 +180,7 @@ def test_circuit_breaker_fails_fast_and_spares_other_servers(settings, fake):
         assert blocked.status_code == 503
         assert 1 <= int(blocked.headers["Retry-After"]) <= 1
         assert "try it again" in error_of(blocked)
-        assert fake.requests == [] and time.monotonic() - started < 0.5
+        assert fake.requests == [] and time.monotonic() - started < 2
         # Another user's Immich server is unaffected.
         assert client.get(f"/api/users/me/immich/photos/search?{RANGE}", headers=bob).status_code == 200
 

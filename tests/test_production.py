@@ -398,7 +398,12 @@ def test_the_request_log_shows_the_client_address_nginx_reports(nginx, productio
     assert response.headers["X-Request-Id"] == request_id
     [entry] = production.wait_for_log(lambda e: e.get("request_id") == request_id)
     assert entry["remote_addr"] == "127.0.0.2"
-    assert "127.0.0.2" in (Path(nginx.stdout_path.parent) / "photo-atlas.access.log").read_text()
+    # nginx writes its access line after the response has gone: give it a moment.
+    access_log = Path(nginx.stdout_path.parent) / "photo-atlas.access.log"
+    deadline = time.monotonic() + 5
+    while "127.0.0.2" not in access_log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "127.0.0.2" in access_log.read_text()
 
 
 # ------------------------------------------------------------------ the doctor
