@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from service.crypto import KeyRing, KeyUnreadable
 from service.extensions import db
 from service.immich.client import ImmichClient, Upstreams
-from service.immich.url_policy import UrlPolicy, check_server_url
+from service.immich.url_policy import check_server_url
 from service.models import ImmichConfig, utcnow
 
 
@@ -40,10 +40,6 @@ def upstreams() -> Upstreams:
     return found
 
 
-def url_policy() -> UrlPolicy:
-    return upstreams().policy
-
-
 def get_config(user_id: uuid.UUID) -> ImmichConfig | None:
     return db.session.get(ImmichConfig, user_id)
 
@@ -56,7 +52,8 @@ def describe(config: ImmichConfig | None) -> dict[str, object] | None:
 
 def check_url(server_url: str) -> str:
     """The normalised URL if the policy allows its every address; UrlRefused otherwise."""
-    return check_server_url(server_url, url_policy(), upstreams().resolver).url
+    found = upstreams()
+    return check_server_url(server_url, found.policy, found.resolver).url
 
 
 def save_config(*, user_id: uuid.UUID, server_url: str, api_key: str, enabled: bool) -> None:

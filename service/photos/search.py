@@ -225,11 +225,6 @@ class PhotoSet:
         return selected
 
 
-def to_photos(assets: list[dict[str, Any]]) -> PhotoSet:
-    """Image, non-trashed assets as a sorted PhotoSet."""
-    return PhotoSet.from_entries(photo_entries(assets))
-
-
 def search_photos(*, query: SearchQuery, load: Callable[[datetime, datetime], PhotoSet],
                   url_prefix: str) -> list[orjson.Fragment]:
     """The photos of the range (from `load`, which may be cached), filtered and given URLs."""
