@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from tests.conftest import PASSWORD, TEST_KEY, dispose, make_app
 from tests.fake_immich import ALICE_KEY, FakeImmich
+from tests.live_server import QuietHandler
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -58,13 +59,6 @@ def blank_tile() -> bytes:
         + chunk(b"IDAT", zlib.compress(b"".join(rows), 9))
         + chunk(b"IEND", b"")
     )
-
-
-class QuietHandler(WSGIRequestHandler):
-    """No access log: a test run would print one line per tile and thumbnail."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
 
 
 @dataclass

@@ -21,8 +21,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import formatdate, parsedate_to_datetime
+from datetime import datetime
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
@@ -41,7 +41,7 @@ from .data import (
     ms_of,
 )
 from .images import solid_jpeg, solid_webp
-from .validation import is_uuid4, validate_media_query, validate_metadata_search
+from .validation import is_uuid4, parse_http_date, validate_media_query, validate_metadata_search
 
 SERVER_VERSION = {"major": 2, "minor": 7, "patch": 4}
 FAULT_MODES = (None, "down", "slow", "500", "invalid_json", "cut", "redirect")
@@ -109,17 +109,8 @@ def _http_date(ms: int) -> str:
 
 
 def _parse_http_date(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        dt = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
+    dt = parse_http_date(value) if value else None
+    return None if dt is None else dt.timestamp()
 
 
 def _token_list(value: str) -> list[str]:

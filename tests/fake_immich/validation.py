@@ -99,15 +99,19 @@ def js_date_ms(value: object) -> int | None:
             digits = tz[1:].replace(":", "")
             ms -= sign * (int(digits[:2]) * 60 + int(digits[2:])) * 60_000
         return ms
+    dt = parse_http_date(s)
+    return None if dt is None else ms_of(dt)
+
+
+def parse_http_date(value: str) -> datetime | None:
+    """An RFC 7231 date (as in If-Modified-Since), timezone-aware, or None."""
     try:
-        dt = parsedate_to_datetime(s)
+        dt = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
     if dt is None:
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return ms_of(dt)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 # ---- field kinds ---------------------------------------------------------------------------
