@@ -147,7 +147,7 @@ def test_concurrent_saves_leave_one_consistent_row(app, client, auth):
     assert set(statuses) == {200}
     with app.app_context():
         from service.extensions import db
-        from service.immich.config import credentials
+        from service.immich.settings import credentials
         from service.models import ImmichConfig
 
         rows = db.session.query(ImmichConfig).all()
