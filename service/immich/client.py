@@ -62,7 +62,7 @@ class ImmichNotFound(ImmichError):
 
 
 class ImmichUnavailable(ImmichError):
-    message = "Immich could not be reached"
+    """Immich failed, answered with something unusable, or could not be reached."""
 
 
 class ImmichAddressRefused(ImmichUnavailable):
