@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import pytest
 import requests
 
-from tests.fake_immich import (
+from fake_immich import (
     ALICE_ID,
     ALICE_KEY,
     ALICE_KEY_NO_DOWNLOAD,

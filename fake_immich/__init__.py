@@ -1,12 +1,15 @@
-"""A faithful fake of the Immich 2.7.4 API over real HTTP (see ``server.py``).
+"""A faithful fake of the Immich 2.7.4 API over real HTTP, for tests, benchmarks and a quick look.
 
-from tests.fake_immich import FakeImmich, ALICE_KEY
+from fake_immich import FakeImmich, ALICE_KEY
 with FakeImmich() as fake:
     requests.post(f"{fake.url}/api/search/metadata", json={...},
                   headers={"x-api-key": ALICE_KEY})
+
+A development tool: it lives beside ``service/`` and is not part of the built wheel.
+``python -m fake_immich --port 2283`` serves it by hand.
 """
 
-from .data import (
+from .accounts import (
     ALICE_ID,
     ALICE_KEY,
     ALICE_KEY_NO_DOWNLOAD,
@@ -17,12 +20,11 @@ from .data import (
     BOB_ID,
     BOB_KEY,
     BOB_USER,
-    EARTH_RADIUS_M,
     USERS,
-    FakeAsset,
-    haversine_m,
 )
-from .server import FAULT_MODES, SERVER_VERSION, FakeImmich, RecordedRequest
+from .assets import EARTH_RADIUS_M, FakeAsset, haversine_m
+from .server import FAULT_MODES, SERVER_VERSION, FakeImmich
+from .transport import RecordedRequest
 
 __all__ = [
     "ALICE_ID",
