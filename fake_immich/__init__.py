@@ -5,6 +5,11 @@ with FakeImmich() as fake:
     requests.post(f"{fake.url}/api/search/metadata", json={...},
                   headers={"x-api-key": ALICE_KEY})
 
+While it serves, a test can change the library from its own thread: ``add_assets``,
+``change_asset`` (``bump_updated_at=False`` for an edit that reached only the exif),
+``trash``, ``restore``, ``delete_permanently``; ``extract_metadata_after_edit = False`` keeps
+API edits in the exif too. ``request_counts()`` counts requests per endpoint.
+
 A development tool: it lives beside ``service/`` and is not part of the built wheel.
 ``python -m fake_immich --port 2283`` serves it by hand.
 """
@@ -14,6 +19,7 @@ from .accounts import (
     ALICE_KEY,
     ALICE_KEY_NO_DOWNLOAD,
     ALICE_KEY_NO_READ,
+    ALICE_KEY_NO_UPDATE,
     ALICE_KEY_NO_VIEW,
     ALICE_USER,
     API_KEYS,
@@ -31,6 +37,7 @@ __all__ = [
     "ALICE_KEY",
     "ALICE_KEY_NO_DOWNLOAD",
     "ALICE_KEY_NO_READ",
+    "ALICE_KEY_NO_UPDATE",
     "ALICE_KEY_NO_VIEW",
     "ALICE_USER",
     "API_KEYS",

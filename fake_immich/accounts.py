@@ -96,6 +96,7 @@ BOB_KEY = "fakeBobAll00xR7n2Ux5Ms9Wc4Ld8Fe1Zq6Ht3Ka0Jv"
 ALICE_KEY_NO_VIEW = "fakeAliceNoView0xS1p6Vy3Nd8Qf2Kg7Mb4Rt9Lw5C"
 ALICE_KEY_NO_DOWNLOAD = "fakeAliceNoDownload0xT8q3Wz6Pe1Rh5Ln9Cv2Xm7"
 ALICE_KEY_NO_READ = "fakeAliceOnlyUserRead0xU5r8Xa2Qg7Sj1Mp4Dw9"
+ALICE_KEY_NO_UPDATE = "fakeAliceNoUpdate0xW6t1Zc4Nh8Vq3Jd7Rk2Bm5Fs"
 
 
 @dataclass(frozen=True)
@@ -117,5 +118,6 @@ API_KEYS: dict[str, ApiKey] = {
         ApiKey(ALICE_KEY_NO_VIEW, "alice", "no asset.view", _without("asset.view")),
         ApiKey(ALICE_KEY_NO_DOWNLOAD, "alice", "no asset.download", _without("asset.download")),
         ApiKey(ALICE_KEY_NO_READ, "alice", "user.read only", ("user.read",)),
+        ApiKey(ALICE_KEY_NO_UPDATE, "alice", "no asset.update", _without("asset.update")),
     )
 }

@@ -35,6 +35,8 @@ WEB_IMAGE_MIMES = {"image/jpeg", "image/png", "image/webp", "image/gif", "image/
 
 @dataclass(slots=True, eq=False)
 class FakeAsset:
+    """One asset and its exif row. Treated as immutable: a change replaces the object."""
+
     id: str
     owner_key_user: str  # "alice" | "bob"
     owner_id: str
@@ -42,7 +44,7 @@ class FakeAsset:
     original_file_name: str
     mime_type: str
     taken_at: datetime | None  # exif dateTimeOriginal (aware, UTC) or None
-    file_created_at: datetime  # aware, UTC; equals taken_at when that is known
+    file_created_at: datetime  # aware, UTC; equals taken_at until an edit is only in the exif
     latitude: float | None
     longitude: float | None
     city: str | None
@@ -51,28 +53,51 @@ class FakeAsset:
     size: int  # bytes of the original
     state: str | None = None
     time_zone: str | None = None  # exif timeZone, e.g. "UTC+1" or "Asia/Tokyo"
-    utc_offset_minutes: int = 0  # used for localDateTime
+    utc_offset_minutes: int = 0  # localDateTime - fileCreatedAt
     make: str | None = None
     model: str | None = None
     width: int = 4032
     height: int = 3024
     duration: str | None = None  # videos: "0:00:12.345000"
     is_favorite: bool = False
-    is_archived: bool = False
+    visibility: str = "timeline"  # "timeline" | "archive" | "hidden" | "locked"
     created_ms: int = 0  # upload time (ms since epoch)
     sort_ms: int = 0  # fileCreatedAt in ms; the search order key
     color: int = 0  # palette index of its thumbnails
     ext: str = ".jpg"  # extension of the stored original
+    updated_ms: int = 0  # the asset row's updatedAt; 0: an hour after the upload
+    deleted_ms: int | None = None  # deletedAt, set while trashed; None: 30 days after the upload
+    description: str = ""  # exif description
+    rating: int | None = None  # exif rating
+    has_thumbhash: bool = True  # False: thumbnails not generated yet, thumbhash null
+    live_photo_video_id: str | None = None
+    duplicate_id: str | None = None
     _checksum: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.updated_ms:
+            self.updated_ms = self.created_ms + 3_600_000
+        if self.is_trashed and self.deleted_ms is None:
+            self.deleted_ms = self.created_ms + 86_400_000 * 30
 
     @property
     def taken(self) -> datetime:
-        """The time Immich searches and sorts by (dateTimeOriginal, else fileCreatedAt)."""
-        return self.taken_at or self.file_created_at
+        """The time Immich searches, sorts and buckets by: fileCreatedAt (the dateTimeOriginal
+        that metadata extraction found, else the file's own time)."""
+        return self.file_created_at
 
     @property
-    def deleted_ms(self) -> int | None:
-        return self.created_ms + 86_400_000 * 30 if self.is_trashed else None
+    def local_ms(self) -> int:
+        """localDateTime in ms: the wall-clock time where it was taken, written as if UTC."""
+        return self.sort_ms + self.utc_offset_minutes * 60_000
+
+    @property
+    def is_archived(self) -> bool:
+        return self.visibility == "archive"
+
+    @property
+    def thumbhash(self) -> str | None:
+        return solid_thumbhash(PALETTE[self.color], self.width >= self.height) if self.has_thumbhash else None
 
     @property
     def original_path(self) -> str:
@@ -88,10 +113,6 @@ class FakeAsset:
     @property
     def rgb(self) -> tuple[int, int, int]:
         return PALETTE[self.color]
-
-    @property
-    def visibility(self) -> str:
-        return "archive" if self.is_archived else "timeline"
 
     @property
     def has_gps(self) -> bool:
@@ -159,6 +180,13 @@ def color_of(asset_id: str) -> int:
 # --------------------------------------------------------------------------------------------
 
 
+def _exif_taken_iso(a: FakeAsset, taken_iso: str) -> str | None:
+    """exif dateTimeOriginal: fileCreatedAt's text, unless an edit moved only the exif."""
+    if a.taken_at is None:
+        return None
+    return taken_iso if a.taken_at == a.file_created_at else iso_ms(ms_of(a.taken_at))
+
+
 def exif_json(a: FakeAsset, taken_iso: str | None = None) -> dict:
     is_video = a.type == "VIDEO"
     if taken_iso is None:
@@ -170,7 +198,7 @@ def exif_json(a: FakeAsset, taken_iso: str | None = None) -> dict:
         "exifImageHeight": a.height,
         "fileSizeInByte": a.size,
         "orientation": None if is_video else "1",
-        "dateTimeOriginal": taken_iso if a.taken_at is not None else None,
+        "dateTimeOriginal": _exif_taken_iso(a, taken_iso),
         "modifyDate": taken_iso,
         "timeZone": a.time_zone,
         "lensModel": None,
@@ -183,18 +211,17 @@ def exif_json(a: FakeAsset, taken_iso: str | None = None) -> dict:
         "city": a.city,
         "state": a.state,
         "country": a.country,
-        "description": "",
+        "description": a.description,
         "projectionType": None,
-        "rating": None,
+        "rating": a.rating,
     }
 
 
 def asset_json(a: FakeAsset, *, with_exif: bool, detail: bool = False) -> dict:
     taken_iso = iso_ms(a.sort_ms)
-    created_ms = a.created_ms
     out: dict = {
         "id": a.id,
-        "createdAt": iso_ms(created_ms),
+        "createdAt": iso_ms(a.created_ms),
         "deviceAssetId": f"{a.original_file_name}-{a.size}",
         "ownerId": a.owner_id,
         "deviceId": "fake-phone-7c1e",
@@ -203,21 +230,21 @@ def asset_json(a: FakeAsset, *, with_exif: bool, detail: bool = False) -> dict:
         "originalPath": a.original_path,
         "originalFileName": a.original_file_name,
         "originalMimeType": a.mime_type,
-        "thumbhash": solid_thumbhash(a.rgb, a.width >= a.height),
+        "thumbhash": a.thumbhash,
         "fileCreatedAt": taken_iso,
         "fileModifiedAt": taken_iso,
-        "localDateTime": iso_ms(a.sort_ms + a.utc_offset_minutes * 60_000) if a.utc_offset_minutes else taken_iso,
-        "updatedAt": iso_ms(created_ms + 3_600_000),
+        "localDateTime": iso_ms(a.local_ms) if a.utc_offset_minutes else taken_iso,
+        "updatedAt": iso_ms(a.updated_ms),
         "isFavorite": a.is_favorite,
         "isArchived": a.is_archived,
         "isTrashed": a.is_trashed,
         "isOffline": False,
         "visibility": a.visibility,
         "duration": a.duration or "0:00:00.00000",
-        "livePhotoVideoId": None,
+        "livePhotoVideoId": a.live_photo_video_id,
         "checksum": a.checksum,
         "isEdited": False,
-        "duplicateId": None,
+        "duplicateId": a.duplicate_id,
         "resized": True,
         "hasMetadata": True,
         "width": a.width,
@@ -260,23 +287,22 @@ def _b(value: bool) -> str:
 def asset_json_text(a: FakeAsset, *, with_exif: bool) -> str:
     """``json.dumps(asset_json(a, with_exif=...))``, built directly (search pages are large)."""
     taken_iso = iso_ms(a.sort_ms)
-    created_ms = a.created_ms
-    local_iso = iso_ms(a.sort_ms + a.utc_offset_minutes * 60_000) if a.utc_offset_minutes else taken_iso
+    local_iso = iso_ms(a.local_ms) if a.utc_offset_minutes else taken_iso
     name = _encode(a.original_file_name)
     text = (
-        f'{{"id":"{a.id}","createdAt":"{iso_ms(created_ms)}",'
+        f'{{"id":"{a.id}","createdAt":"{iso_ms(a.created_ms)}",'
         f'"deviceAssetId":{name[:-1]}-{a.size}",'
         f'"ownerId":"{a.owner_id}","deviceId":"fake-phone-7c1e","libraryId":null,'
         f'"type":"{a.type}","originalPath":"{a.original_path}",'
         f'"originalFileName":{name},"originalMimeType":"{a.mime_type}",'
-        f'"thumbhash":"{solid_thumbhash(PALETTE[a.color], a.width >= a.height)}",'
+        f'"thumbhash":{_s(a.thumbhash)},'
         f'"fileCreatedAt":"{taken_iso}","fileModifiedAt":"{taken_iso}",'
-        f'"localDateTime":"{local_iso}","updatedAt":"{iso_ms(created_ms + 3_600_000)}",'
-        f'"isFavorite":{_b(a.is_favorite)},"isArchived":{_b(a.is_archived)},'
+        f'"localDateTime":"{local_iso}","updatedAt":"{iso_ms(a.updated_ms)}",'
+        f'"isFavorite":{_b(a.is_favorite)},"isArchived":{_b(a.visibility == "archive")},'
         f'"isTrashed":{_b(a.is_trashed)},"isOffline":false,'
-        f'"visibility":"{"archive" if a.is_archived else "timeline"}",'
-        f'"duration":"{a.duration or "0:00:00.00000"}","livePhotoVideoId":null,'
-        f'"checksum":"{a.checksum}","isEdited":false,"duplicateId":null,"resized":true,'
+        f'"visibility":"{a.visibility}",'
+        f'"duration":"{a.duration or "0:00:00.00000"}","livePhotoVideoId":{_s(a.live_photo_video_id)},'
+        f'"checksum":"{a.checksum}","isEdited":false,"duplicateId":{_s(a.duplicate_id)},"resized":true,'
         f'"hasMetadata":true,"width":{a.width},"height":{a.height}'
     )
     if not with_exif:
@@ -286,14 +312,14 @@ def asset_json_text(a: FakeAsset, *, with_exif: bool) -> str:
         f'{text},"exifInfo":{{"make":{_s(a.make)},"model":{_s(a.model)},'
         f'"exifImageWidth":{a.width},"exifImageHeight":{a.height},"fileSizeInByte":{a.size},'
         f'"orientation":{"null" if video else chr(34) + "1" + chr(34)},'
-        f'"dateTimeOriginal":{"null" if a.taken_at is None else chr(34) + taken_iso + chr(34)},'
+        f'"dateTimeOriginal":{_s(_exif_taken_iso(a, taken_iso))},'
         f'"modifyDate":"{taken_iso}","timeZone":{_s(a.time_zone)},"lensModel":null,'
         f'"fNumber":{"null" if video else "1.8"},"focalLength":{"null" if video else "5.7"},'
         f'"iso":{"null" if video else "100"},'
         f'"exposureTime":{"null" if video else chr(34) + "1/120" + chr(34)},'
         f'"latitude":{_n(a.latitude)},"longitude":{_n(a.longitude)},"city":{_s(a.city)},'
-        f'"state":{_s(a.state)},"country":{_s(a.country)},"description":"",'
-        f'"projectionType":null,"rating":null}}}}'
+        f'"state":{_s(a.state)},"country":{_s(a.country)},"description":{_s(a.description)},'
+        f'"projectionType":null,"rating":{_n(a.rating)}}}}}'
     )
 
 

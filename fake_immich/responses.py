@@ -199,6 +199,9 @@ class Reply:
         headers = [("Content-Type", "application/json; charset=utf-8"), *(extra or [])]
         self._send(status, headers, raw)
 
+    def no_content(self) -> None:
+        self._send(204, [], b"")
+
     def bad_request(self, message: object) -> None:
         self.error(400, message, "Bad Request")
 

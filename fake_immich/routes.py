@@ -16,10 +16,19 @@ from .accounts import USERS, ApiKey
 from .assets import MIME_BY_EXT, WEB_IMAGE_MIMES, FakeAsset, asset_json, iter_original
 from .auth import authenticate
 from .images import solid_jpeg, solid_webp
-from .library import Library
+from .library import AssetUpdateRefused, Library
 from .responses import Reply, error_op, node_ext, node_stem
+from .timeline import TimelineFilter, bucket_json, parse_time_bucket
 from .transport import ParsedRequest
-from .validation import is_uuid4, validate_media_query, validate_metadata_search
+from .validation import (
+    is_uuid4,
+    validate_asset_bulk_update,
+    validate_asset_update,
+    validate_media_query,
+    validate_metadata_search,
+    validate_statistics_query,
+    validate_timeline_query,
+)
 
 SERVER_VERSION = {"major": 2, "minor": 7, "patch": 4}
 
@@ -57,6 +66,30 @@ def _owned_asset(call: ApiCall, asset_id: str, permission: str) -> FakeAsset | N
     return asset
 
 
+def _json_body(call: ApiCall) -> dict | None:
+    body = call.request.json if call.request.json is not None else {}
+    if not isinstance(body, dict):
+        call.reply.bad_request(["an unknown value was passed to the validate function"])
+        return None
+    return body
+
+
+def _valid(call: ApiCall, checked: tuple[dict, list[str]]) -> dict | None:
+    dto, errors = checked
+    if errors:
+        call.reply.bad_request(errors)
+        return None
+    return dto
+
+
+def _elevated_for_locked(call: ApiCall, dto: dict) -> bool:
+    """The locked folder needs an elevated session, which an API key never has."""
+    if dto.get("visibility") == "locked":
+        call.reply.error(401, "Elevated permission is required", "Unauthorized")
+        return False
+    return True
+
+
 # ---- endpoints --------------------------------------------------------------------------------
 
 
@@ -75,13 +108,9 @@ def get_my_user(call: ApiCall) -> None:
 
 
 def search_assets(call: ApiCall) -> None:
-    body = call.request.json if call.request.json is not None else {}
-    if not isinstance(body, dict):
-        call.reply.bad_request(["an unknown value was passed to the validate function"])
-        return
-    dto, errors = validate_metadata_search(body)
-    if errors:
-        call.reply.bad_request(errors)
+    body = _json_body(call)
+    dto = None if body is None else _valid(call, validate_metadata_search(body))
+    if dto is None:
         return
     library = call.library
     items, next_page = library.search(call.user, dto)
@@ -175,6 +204,97 @@ def download_asset(call: ApiCall) -> None:
     )
 
 
+def update_asset(call: ApiCall) -> None:
+    asset_id = _asset_id_param(call)
+    body = None if asset_id is None else _json_body(call)
+    dto = None if body is None else _valid(call, validate_asset_update(body))
+    if asset_id is None or dto is None:
+        return
+    try:
+        asset = call.library.update_asset(call.user, asset_id, dto)
+    except AssetUpdateRefused as refused:
+        call.reply.bad_request(str(refused))
+        return
+    call.reply.json(200, asset_json(asset, with_exif=True, detail=True))
+
+
+def update_assets(call: ApiCall) -> None:
+    body = _json_body(call)
+    dto = None if body is None else _valid(call, validate_asset_bulk_update(body))
+    if dto is None:
+        return
+    try:
+        call.library.update_assets(call.user, dto)
+    except AssetUpdateRefused as refused:
+        call.reply.bad_request(str(refused))
+        return
+    call.reply.no_content()
+
+
+def get_asset_statistics(call: ApiCall) -> None:
+    dto = _valid(call, validate_statistics_query(call.request.query))
+    if dto is None or not _elevated_for_locked(call, dto):
+        return
+    query = TimelineFilter(
+        is_trashed=dto.get("isTrashed") is True, visibility=dto.get("visibility"), is_favorite=dto.get("isFavorite")
+    )
+    call.reply.json(200, call.library.statistics(call.user, query))
+
+
+def _timeline_filter(call: ApiCall, dto: dict) -> TimelineFilter | None:
+    """TimelineService.timeBucketChecks for a caller with an API key and no partners; None
+    when it refused (and answered)."""
+    if not _elevated_for_locked(call, dto):
+        return None
+    reply = call.reply
+    if "albumId" in dto:
+        reply.bad_request("Not found or no album.read access")  # the fake has no albums
+        return None
+    if dto.get("userId", USERS[call.user]["id"]) != USERS[call.user]["id"]:
+        reply.bad_request("Not found or no timeline.read access")
+        return None
+    if "tagId" in dto:
+        reply.bad_request("Not found or no tag.read access")  # nor tags
+        return None
+    if dto.get("withPartners") and (
+        dto.get("visibility") in (None, "archive", "locked") or "isFavorite" in dto or dto.get("isTrashed") is True
+    ):
+        reply.bad_request(
+            "withPartners is only supported for non-archived, non-trashed, non-favorited, non-locked assets"
+        )
+        return None
+    return TimelineFilter(
+        is_trashed=dto.get("isTrashed") is True,
+        visibility=dto.get("visibility"),
+        is_favorite=dto.get("isFavorite"),
+        bbox=dto.get("bbox"),
+        match_nothing="personId" in dto,  # nor faces
+    )
+
+
+def get_time_buckets(call: ApiCall) -> None:
+    dto = _valid(call, validate_timeline_query(call.request.query, with_time_bucket=False))
+    query = None if dto is None else _timeline_filter(call, dto)
+    if dto is None or query is None:
+        return
+    ascending = dto.get("order") == "asc"
+    call.reply.json(200, call.library.time_buckets(call.user, query, ascending=ascending))
+
+
+def get_time_bucket(call: ApiCall) -> None:
+    dto = _valid(call, validate_timeline_query(call.request.query, with_time_bucket=True))
+    query = None if dto is None else _timeline_filter(call, dto)
+    if dto is None or query is None:
+        return
+    month = parse_time_bucket(dto["timeBucket"])
+    if month is None:  # PostgreSQL cannot cast it to a timestamp
+        call.reply.error(500, error_op(call.request.operation), "Internal Server Error")
+        return
+    assets = call.library.time_bucket(call.user, month, query, ascending=dto.get("order") == "asc") if month else []
+    with_coordinates, with_stacked = bool(dto.get("withCoordinates")), bool(dto.get("withStacked"))
+    call.reply.json(200, bucket_json(assets, with_coordinates=with_coordinates, with_stacked=with_stacked))
+
+
 # ---- the table --------------------------------------------------------------------------------
 
 Handler = Callable[[ApiCall], None]
@@ -197,15 +317,20 @@ class Route:
         object.__setattr__(self, "pattern", _pattern(self.template))
 
 
-# Order matters where templates overlap: /assets/{id}/thumbnail before /assets/{id}.
+# Order matters where templates overlap: /assets/statistics before /assets/{id}, as in Nest.
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/server/version", "getServerVersion", None, get_server_version),
     Route("GET", "/api/server/ping", "pingServer", None, ping_server),
     Route("GET", "/api/users/me", "getMyUser", "user.read", get_my_user),
     Route("POST", "/api/search/metadata", "searchAssets", "asset.read", search_assets),
+    Route("GET", "/api/timeline/buckets", "getTimeBuckets", "asset.read", get_time_buckets),
+    Route("GET", "/api/timeline/bucket", "getTimeBucket", "asset.read", get_time_bucket),
+    Route("GET", "/api/assets/statistics", "getAssetStatistics", "asset.statistics", get_asset_statistics),
+    Route("PUT", "/api/assets", "updateAssets", "asset.update", update_assets),
     Route("GET", "/api/assets/{id}/thumbnail", "viewAsset", "asset.view", view_asset),
     Route("GET", "/api/assets/{id}/original", "downloadAsset", "asset.download", download_asset),
     Route("GET", "/api/assets/{id}", "getAssetInfo", "asset.read", get_asset_info),
+    Route("PUT", "/api/assets/{id}", "updateAsset", "asset.update", update_asset),
 )
 
 

@@ -6,6 +6,7 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from .accounts import USERS
 from .assets import MIME_BY_EXT, FakeAsset, color_of, dt_of, ms_of, v4_uuid
@@ -36,6 +37,7 @@ TAVEUNI = Place("Taveuni", "Northern", "Fiji", -16.85, 179.97, "Pacific/Fiji", 7
 LONGYEARBYEN = Place("Longyearbyen", "Svalbard", "Svalbard and Jan Mayen", 78.2232, 15.6267, "UTC+1", 60)
 BERLIN = Place("Berlin", "Berlin", "Germany", 52.5200, 13.4050, "Europe/Berlin", 60)
 CAPE_TOWN = Place("Cape Town", "Western Cape", "South Africa", -33.9249, 18.4241, "UTC+2", 120)
+PLACES = (PARIS, NEW_YORK, TOKYO, SYDNEY, REYKJAVIK, TAVEUNI, LONGYEARBYEN, BERLIN, CAPE_TOWN)
 
 CAMERAS = (
     ("Apple", "iPhone 13 Pro"),
@@ -114,22 +116,25 @@ class _Builder:
             w, h = width or (3024 if portrait else 4032), height or (4032 if portrait else 3024)
             duration = None
             default_size = rng.randint(1_500_000, 6_500_000)
-        asset = FakeAsset(
-            id=asset_id,
-            owner_key_user=self.user,
-            owner_id=self.owner_id,
-            type=kind,
-            original_file_name=name,
+        is_favorite = (rng.random() < 0.08) if favorite is None else favorite
+        created_ms = ms_of(when) + rng.randint(60, 86_400 * 3) * 1000
+        asset = new_asset(
+            self.user,
+            asset_id,
+            taken=when,
+            created_ms=created_ms,
+            kind=kind,
+            name=name,
+            ext=ext,
             mime_type=mime,
             taken_at=None if no_exif_date else when,
-            file_created_at=when,
             latitude=la,
             longitude=lo,
             city=city,
+            state=state,
             country=country,
             is_trashed=trashed,
             size=size or default_size,
-            state=state,
             time_zone=None if (no_exif_date or place is None) else place.time_zone,
             utc_offset_minutes=0 if (no_exif_date or place is None) else place.offset_min,
             make=make,
@@ -137,15 +142,53 @@ class _Builder:
             width=w,
             height=h,
             duration=duration,
-            is_favorite=(rng.random() < 0.08) if favorite is None else favorite,
-            is_archived=archived,
-            created_ms=ms_of(when) + rng.randint(60, 86_400 * 3) * 1000,
-            sort_ms=ms_of(when),
-            color=color_of(asset_id),
-            ext=ext.lower(),
+            is_favorite=is_favorite,
+            visibility="archive" if archived else "timeline",
         )
         self.assets.append(asset)
         return asset
+
+
+def new_asset(
+    user: str,
+    asset_id: str,
+    *,
+    taken: datetime,
+    created_ms: int,
+    kind: str = "IMAGE",
+    name: str | None = None,
+    **fields: Any,
+) -> FakeAsset:
+    """One asset taken at ``taken`` and uploaded at ``created_ms``; ``fields`` are any other
+    ``FakeAsset`` fields (``latitude``, ``city``, ``is_favorite``, ...).
+    What they leave out is plain: no GPS, a landscape JPEG or a ten-second MP4."""
+    video = kind == "VIDEO"
+    ext = fields.pop("ext", ".mp4" if video else ".jpg")
+    values: dict[str, Any] = {
+        "id": asset_id,
+        "owner_key_user": user,
+        "owner_id": USERS[user]["id"],
+        "type": kind,
+        "original_file_name": name or f"{'VID' if video else 'IMG'}_{asset_id[:8]}{ext}",
+        "mime_type": MIME_BY_EXT.get(ext.lower(), "application/octet-stream"),
+        "taken_at": taken,
+        "file_created_at": taken,
+        "latitude": None,
+        "longitude": None,
+        "city": None,
+        "country": None,
+        "is_trashed": False,
+        "size": 2_500_000,
+        "width": 1920 if video else 4032,
+        "height": 1080 if video else 3024,
+        "duration": "0:00:10.000000" if video else None,
+        "created_ms": created_ms,
+        "sort_ms": ms_of(taken),
+        "color": color_of(asset_id),
+        "ext": ext.lower(),
+    }
+    values.update(fields)
+    return FakeAsset(**values)
 
 
 def build_alice() -> tuple[list[FakeAsset], dict[str, object]]:
@@ -205,6 +248,12 @@ def build_alice() -> tuple[list[FakeAsset], dict[str, object]]:
     special["boundary"] = b.add(NEW_YORK, taken=datetime(2024, 1, 1, tzinfo=UTC)).id
     tie = datetime(2023, 8, 15, 10, 0, tzinfo=UTC)
     special["same_time"] = [b.add(SYDNEY, taken=tie).id, b.add(SYDNEY, taken=tie).id]
+    # Thumbnails not generated yet: Immich serves a null thumbhash until they are.
+    no_thumbs = set(special["no_gps"][-3:])
+    for asset in b.assets:
+        if asset.id in no_thumbs:
+            asset.has_thumbhash = False
+    special["no_thumbhash"] = sorted(no_thumbs)
     return b.assets, special
 
 
@@ -262,33 +311,26 @@ def bulk_assets(
             lon = ((lon + 180.0) % 360.0) - 180.0
         out.append(
             FakeAsset(
-                asset_id,
-                user,
-                owner_id,
-                "IMAGE",
-                f"BULK_{i:06d}.jpg",
-                "image/jpeg",
-                when,
-                when,
-                round(lat, 6),
-                round(lon, 6),
-                None,
-                None,
-                False,
-                2_000_000 + int(h[26:32], 16) % 4_194_304,
-                None,
-                "UTC",
-                0,
-                "Apple",
-                "iPhone 13 Pro",
-                4032,
-                3024,
-                None,
-                False,
-                False,
-                ms + 3_600_000,
-                ms,
-                int(h[7], 16) % npal,
+                id=asset_id,
+                owner_key_user=user,
+                owner_id=owner_id,
+                type="IMAGE",
+                original_file_name=f"BULK_{i:06d}.jpg",
+                mime_type="image/jpeg",
+                taken_at=when,
+                file_created_at=when,
+                latitude=round(lat, 6),
+                longitude=round(lon, 6),
+                city=None,
+                country=None,
+                is_trashed=False,
+                size=2_000_000 + int(h[26:32], 16) % 4_194_304,
+                time_zone="UTC",
+                make="Apple",
+                model="iPhone 13 Pro",
+                created_ms=ms + 3_600_000,
+                sort_ms=ms,
+                color=int(h[7], 16) % npal,
             )
         )
     return out

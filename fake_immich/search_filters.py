@@ -82,8 +82,8 @@ def metadata_filters(dto: dict) -> list[Callable[[FakeAsset], bool]]:
     for name, getter, cmp in (
         ("createdAfter", lambda a: a.created_ms, lambda x, v: x >= v),
         ("createdBefore", lambda a: a.created_ms, lambda x, v: x <= v),
-        ("updatedAfter", lambda a: a.created_ms + 3_600_000, lambda x, v: x >= v),
-        ("updatedBefore", lambda a: a.created_ms + 3_600_000, lambda x, v: x <= v),
+        ("updatedAfter", lambda a: a.updated_ms, lambda x, v: x >= v),
+        ("updatedBefore", lambda a: a.updated_ms, lambda x, v: x <= v),
         ("trashedAfter", lambda a: a.deleted_ms, lambda x, v: x >= v),
         ("trashedBefore", lambda a: a.deleted_ms, lambda x, v: x <= v),
     ):
