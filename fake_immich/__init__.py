@@ -8,7 +8,8 @@ with FakeImmich() as fake:
 While it serves, a test can change the library from its own thread: ``add_assets``,
 ``change_asset`` (``bump_updated_at=False`` for an edit that reached only the exif),
 ``trash``, ``restore``, ``delete_permanently``; ``extract_metadata_after_edit = False`` keeps
-API edits in the exif too. ``request_counts()`` counts requests per endpoint.
+API edits in the exif too. ``request_counts()`` counts requests per endpoint, and
+``gpx_track`` writes where a user really was, from the assets' hidden true positions.
 
 A development tool: it lives beside ``service/`` and is not part of the built wheel.
 ``python -m fake_immich --port 2283`` serves it by hand.

@@ -72,6 +72,9 @@ class FakeAsset:
     has_thumbhash: bool = True  # False: thumbnails not generated yet, thumbhash null
     live_photo_video_id: str | None = None
     duplicate_id: str | None = None
+    # Where the asset really was when it has no GPS: never served, for location-history tests.
+    true_latitude: float | None = None
+    true_longitude: float | None = None
     _checksum: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:

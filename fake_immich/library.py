@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from . import asset_edits, sample_libraries
+from . import asset_edits, location_track, sample_libraries
 from .accounts import API_KEYS, USERS
 from .assets import FakeAsset, asset_json_text, dt_of, haversine_m, iter_original, ms_of
 from .search_filters import FAST_KEYS, metadata_filters
@@ -111,6 +111,16 @@ def _taken_range(items: list[FakeAsset], lo: int | None, hi: int | None) -> tupl
     i = bisect.bisect_left(items, (lo, ""), key=_SORT_KEY) if lo is not None else 0
     j = bisect.bisect_left(items, (hi + 1, ""), key=_SORT_KEY) if hi is not None else len(items)
     return i, j
+
+
+def _true_position(a: FakeAsset) -> tuple[float, float] | None:
+    if a.is_trashed:
+        return None
+    if a.true_latitude is not None and a.true_longitude is not None:
+        return a.true_latitude, a.true_longitude
+    if a.latitude is not None and a.longitude is not None:
+        return a.latitude, a.longitude
+    return None
 
 
 def user_of(user_or_key: str) -> str:
@@ -284,7 +294,7 @@ class Library:
     def add_assets(self, key: str, *specs: Mapping[str, Any]) -> list[str]:
         """Upload assets now: each spec holds ``taken`` (datetime or ISO string) and any other
         keyword of ``sample_libraries.new_asset``: ``kind``, ``name`` or a ``FakeAsset`` field
-        (``latitude``, ``city``, ``is_favorite``, ...). createdAt and
+        (``latitude``, ``city``, ``is_favorite``, ``true_latitude``, ...). createdAt and
         updatedAt are the current time. Returns the ids."""
         user = user_of(key)
         with self._lock:
@@ -496,3 +506,29 @@ class Library:
                 if query.tally_matches(trashed, visibility, favorite):
                     by_type[kind] += n
         return {"images": by_type["IMAGE"], "videos": by_type["VIDEO"], "total": sum(by_type.values())}
+
+    def gpx_track(
+        self,
+        key: str,
+        start: datetime | str,
+        end: datetime | str,
+        *,
+        every_seconds: float = 60,
+        noise_m: float = 0.0,
+        camera_clock_offset_seconds: float = 0,
+        seed: object = 0,
+    ) -> str:
+        """A GPX track of where the user was between start and end: the true positions of
+        their assets (the hidden ``true_latitude``/``true_longitude``, else the GPS), joined by
+        straight lines, sampled every ``every_seconds``. ``camera_clock_offset_seconds``: how
+        far the camera's clock ran ahead of true time; the track keeps true time, so its
+        points sit that much earlier than the photos' own times."""
+        user = user_of(key)
+        lo, hi = ms_from(start), ms_from(end)
+        shift = int(camera_clock_offset_seconds * 1000)
+        with self._lock:
+            by_taken = self._index[user].by_taken
+            i, j = _taken_range(by_taken, lo, hi)
+            fixes = [(a.sort_ms - shift, *where) for a in by_taken[i:j] if (where := _true_position(a)) is not None]
+        points = location_track.sample_track(fixes, every_seconds=every_seconds, noise_m=noise_m, seed=seed)
+        return location_track.gpx(points, name=f"{USERS[user]['name']} {start} – {end}")

@@ -160,7 +160,7 @@ def new_asset(
     **fields: Any,
 ) -> FakeAsset:
     """One asset taken at ``taken`` and uploaded at ``created_ms``; ``fields`` are any other
-    ``FakeAsset`` fields (``latitude``, ``city``, ``is_favorite``, ...).
+    ``FakeAsset`` fields (``latitude``, ``city``, ``is_favorite``, ``true_latitude``, ...).
     What they leave out is plain: no GPS, a landscape JPEG or a ten-second MP4."""
     video = kind == "VIDEO"
     ext = fields.pop("ext", ".mp4" if video else ".jpg")

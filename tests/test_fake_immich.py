@@ -6,8 +6,9 @@ import hashlib
 import socket
 import threading
 import time
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
 import pytest
@@ -762,6 +763,40 @@ def test_the_exif_only_hook_leaves_updated_at(http, fresh):
     assert not live_assets(http, fresh, updatedAfter=mark, withDeleted=True)
     fresh.change_asset(asset_id, taken="2023-06-02T09:15:00Z")
     assert set(live_assets(http, fresh, updatedAfter=mark)) == {asset_id}
+
+
+def test_gpx_track_from_hidden_positions(http, fresh):
+    start = datetime(2024, 9, 1, 10, 0, tzinfo=UTC)
+    ids = fresh.add_assets(
+        ALICE_KEY,
+        {"taken": start, "true_latitude": 48.85, "true_longitude": 2.35},
+        {"taken": start + timedelta(minutes=5), "latitude": 48.86, "longitude": 2.36},
+        {"taken": start + timedelta(minutes=10), "true_latitude": 48.87, "true_longitude": 2.37},
+    )
+    served = get(http, fresh, f"/api/assets/{ids[0]}")
+    assert served.json()["exifInfo"]["latitude"] is None and "48.85" not in served.text
+
+    def points(text):
+        ns = {"g": "http://www.topografix.com/GPX/1/1"}
+        return [
+            (p.find("g:time", ns).text, float(p.get("lat")), float(p.get("lon")))
+            for p in ET.fromstring(text).iterfind(".//g:trkpt", ns)
+        ]
+
+    window = (start - timedelta(hours=1), start + timedelta(hours=1))
+    track = points(fresh.gpx_track(ALICE_KEY, *window, every_seconds=60))
+    assert len(track) == 11
+    assert track[0] == ("2024-09-01T10:00:00Z", 48.85, 2.35)
+    assert track[5] == ("2024-09-01T10:05:00Z", 48.86, 2.36)
+    assert track[-1] == ("2024-09-01T10:10:00Z", 48.87, 2.37)
+    assert track[1][1] == pytest.approx(48.852) and track[1][2] == pytest.approx(2.352)
+    shifted = points(fresh.gpx_track(ALICE_KEY, *window, every_seconds=60, camera_clock_offset_seconds=120))
+    assert shifted[0] == ("2024-09-01T09:58:00Z", 48.85, 2.35)
+    noisy = points(fresh.gpx_track(ALICE_KEY, *window, every_seconds=60, noise_m=20, seed=3))
+    assert [t for t, _, _ in noisy] == [t for t, _, _ in track]
+    offsets = [haversine_m(a[1], a[2], b[1], b[2]) for a, b in zip(track, noisy, strict=True)]
+    assert 0 < max(offsets) < 150
+    assert noisy == points(fresh.gpx_track(ALICE_KEY, *window, every_seconds=60, noise_m=20, seed=3))
 
 
 # ---- faults --------------------------------------------------------------------------------
