@@ -15,11 +15,11 @@ from flask.testing import FlaskClient
 from redis import Redis
 from sqlalchemy import create_engine, text
 
+from fake_immich import FakeImmich
 from service import create_app
 from service.components import components
 from service.db import upgrade_database
 from service.extensions import db
-from tests.fake_immich import FakeImmich
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")

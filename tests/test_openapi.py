@@ -27,8 +27,8 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from werkzeug.test import Client
 
+from fake_immich import ALICE_KEY, FakeImmich
 from tests.conftest import PASSWORD, dispose, error_of, make_app
-from tests.fake_immich import ALICE_KEY, FakeImmich
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = json.loads((ROOT / "service" / "openapi.json").read_text(encoding="utf-8"))

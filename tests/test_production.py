@@ -31,11 +31,11 @@ from cryptography.fernet import Fernet
 from redis import Redis
 from requests.adapters import HTTPAdapter
 
+from fake_immich import ALICE_KEY, FakeImmich
 from service.photos.search import PhotoSet
 from service.photos.search_cache import RangeKey
 from service.photos.shared_search_cache import SharedSearchCache
 from tests.conftest import POSTGRES_URL, REDIS_URL, reset_postgres, reset_redis
-from tests.fake_immich import ALICE_KEY, FakeImmich
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
