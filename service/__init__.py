@@ -74,6 +74,7 @@ def build_components(config: Mapping[str, Any]) -> Components:
     from service.crypto import KeyRing
     from service.immich.client import UpstreamLimits, Upstreams
     from service.immich.url_policy import UrlPolicy, system_resolver
+    from service.library.sync import IndexSettings, IndexSyncer
     from service.photos.search_cache import SearchCache
     from service.photos.shared_search_cache import SharedSearchCache
     from service.request_log import ContextExecutor
@@ -106,6 +107,13 @@ def build_components(config: Mapping[str, Any]) -> Components:
                       else SearchCache(ttl_seconds=cache_seconds)),
         revocations=RedisRevocations(redis) if redis else DatabaseRevocations(),
         redis=redis,
+        index_syncer=IndexSyncer(IndexSettings(
+            enabled=config["INDEX_ENABLED"],
+            refresh_seconds=config["INDEX_REFRESH_SECONDS"],
+            reconcile_seconds=config["INDEX_RECONCILE_SECONDS"],
+            window=config["IMMICH_MAX_CONCURRENCY"],
+            lease_seconds=config["INDEX_LEASE_SECONDS"],
+        )),
     )
 
 
@@ -113,11 +121,12 @@ def _register_blueprints(app: Flask) -> None:
     from service.auth.views import bp as auth_bp
     from service.health import bp as health_bp
     from service.immich.views import bp as immich_bp
+    from service.library.views import bp as library_bp
     from service.openapi import bp as openapi_bp
     from service.photos.views import bp as photos_bp
     from service.web import bp as web_bp
 
-    for blueprint in (auth_bp, immich_bp, photos_bp, web_bp, health_bp, openapi_bp):
+    for blueprint in (auth_bp, immich_bp, library_bp, photos_bp, web_bp, health_bp, openapi_bp):
         app.register_blueprint(blueprint)
 
 

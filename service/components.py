@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from service.auth.revocation import RevocationStore
     from service.crypto import KeyRing
     from service.immich.client import Upstreams
+    from service.library.sync import IndexSyncer
     from service.photos.search_cache import RangeCache
 
 EXTENSION_KEY = "photo_atlas"
@@ -30,6 +31,7 @@ class Components:
     search_cache: RangeCache
     revocations: RevocationStore
     redis: Redis | None
+    index_syncer: IndexSyncer
 
     def install(self, app: Flask) -> None:
         app.extensions[EXTENSION_KEY] = self
@@ -37,6 +39,7 @@ class Components:
     def close(self) -> None:
         """Release threads, pooled connections and the Redis client (tests, shutdown)."""
         self.search_executor.shutdown(wait=False, cancel_futures=True)
+        self.index_syncer.close()
         self.upstreams.close()
         if self.redis is not None:
             self.redis.close()

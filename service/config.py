@@ -157,6 +157,12 @@ def load_config(
         ),
         "IMMICH_BREAKER_SECONDS": _float("IMMICH_BREAKER_SECONDS", setting("IMMICH_BREAKER_SECONDS", "30") or ""),
         "SEARCH_CACHE_SECONDS": _int("SEARCH_CACHE_SECONDS", setting("SEARCH_CACHE_SECONDS", "60") or ""),
+        "INDEX_ENABLED": _bool("INDEX_ENABLED", setting("INDEX_ENABLED", "true") or ""),
+        "INDEX_REFRESH_SECONDS": _int("INDEX_REFRESH_SECONDS", setting("INDEX_REFRESH_SECONDS", "300") or ""),
+        "INDEX_RECONCILE_SECONDS": _int(
+            "INDEX_RECONCILE_SECONDS", setting("INDEX_RECONCILE_SECONDS", "3600") or ""
+        ),
+        "INDEX_LEASE_SECONDS": _float("INDEX_LEASE_SECONDS", setting("INDEX_LEASE_SECONDS", "60") or ""),
         # Request bodies on /api are small JSON documents.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         # flask-jwt-extended

@@ -99,6 +99,8 @@ def settings(backend: str, tmp_path: Path) -> dict[str, Any]:
         "JWT_SECRET_KEY": "test-jwt-secret-key-that-is-long-enough-for-hs256",
         "ENCRYPTION_KEYS": TEST_KEY,
         "ALLOWED_IMMICH_HOSTS": "loopback,private,external",
+        # Searches ask the fake directly; tests/test_library_index.py turns the index on.
+        "INDEX_ENABLED": "false",
         **backend_settings(backend, tmp_path),
     }
 
@@ -111,8 +113,8 @@ def app(settings: dict[str, Any]) -> Iterator[Flask]:
 
 
 def dispose(app: Flask) -> None:
-    db.bound(app).engine.dispose()
     components(app).close()
+    db.bound(app).engine.dispose()
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ LAYERS = [
                     "service.validation", "service.request_log")),
     ("upstream", ("service.immich.url_policy", "service.immich.client")),
     ("domain", ("service.auth.", "service.immich.settings", "service.immich.connection_check")),
-    ("photos", ("service.photos.",)),
-    ("views", ("service.auth.views", "service.immich.views", "service.photos.views", "service.web",
+    ("photos", ("service.photos.", "service.library.")),
+    ("views", ("service.auth.views", "service.immich.views", "service.photos.views", "service.library.views",
+               "service.web",
                "service.health", "service.openapi", "service.doctor", "service.cli")),
     ("factory", ("service",)),
 ]

@@ -312,12 +312,15 @@ class ImmichClient:
         return body
 
     def search_metadata(self, *, page: int, size: int, taken_after: str | None = None,
-                        taken_before: str | None = None, asset_type: str = "IMAGE",
-                        with_exif: bool = True, order: str = "asc") -> SearchPage:
+                        taken_before: str | None = None, asset_type: str | None = "IMAGE",
+                        with_exif: bool = True, order: str = "asc", updated_after: str | None = None,
+                        with_deleted: bool | None = None) -> SearchPage:
         """One page of POST /search/metadata. Null fields are left out, never sent."""
         query = {
             "takenAfter": taken_after,
             "takenBefore": taken_before,
+            "updatedAfter": updated_after,
+            "withDeleted": with_deleted,
             "type": asset_type,
             "withExif": with_exif,
             "order": order,
@@ -334,6 +337,29 @@ class ImmichClient:
             return SearchPage(items, int(next_page) if next_page not in (None, "") else None)
         except (KeyError, TypeError, ValueError):
             raise ImmichUnavailable("Immich answered the search with an unexpected shape") from None
+
+    def time_buckets(self) -> dict[str, int]:
+        """GET /timeline/buckets: the number of assets in each month, as {"YYYY-MM": count}."""
+        body = self._json("GET", "/timeline/buckets")
+        try:
+            return {str(row["timeBucket"])[:7]: int(row["count"]) for row in body}
+        except (KeyError, TypeError, ValueError):
+            raise ImmichUnavailable("Immich answered the timeline with an unexpected shape") from None
+
+    def time_bucket(self, month: str) -> dict[str, list[Any]]:
+        """GET /timeline/bucket for "YYYY-MM", with coordinates: parallel arrays, a few
+        bytes a photo (ids, fileCreatedAt, latitude, longitude, isTrashed, ...)."""
+        body = self._json("GET", "/timeline/bucket", params={"timeBucket": f"{month}-01", "withCoordinates": "true"})
+        if not isinstance(body, dict) or not isinstance(body.get("id"), list):
+            raise ImmichUnavailable("Immich answered the timeline with an unexpected shape")
+        return body
+
+    def asset_statistics(self) -> dict[str, int]:
+        body = self._json("GET", "/assets/statistics")
+        try:
+            return {name: int(body[name]) for name in ("images", "videos", "total")}
+        except (KeyError, TypeError, ValueError):
+            raise ImmichUnavailable("Immich answered the statistics with an unexpected shape") from None
 
     def open_thumbnail(self, asset_id: str, *, size: str, if_none_match: str | None) -> UpstreamMedia:
         headers = {"If-None-Match": if_none_match} if if_none_match else {}
@@ -397,14 +423,14 @@ class ImmichClient:
         except requests.exceptions.RequestException:
             raise ImmichUnavailable() from None
 
-    def _json(self, method: str, path: str, body: Any = None) -> Any:
+    def _json(self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None) -> Any:
         # JSON calls (search pages above all) share a per-server cap; media streams do not.
         with self._slots:
-            return self._json_uncapped(method, path, body)
+            return self._json_uncapped(method, path, body, params)
 
-    def _json_uncapped(self, method: str, path: str, body: Any) -> Any:
+    def _json_uncapped(self, method: str, path: str, body: Any, params: dict[str, str] | None) -> Any:
         started = time.monotonic()
-        response = self._send(method, path, json_body=body)
+        response = self._send(method, path, params=params, json_body=body)
         try:
             self._raise_for_status(response, path)
             chunks = []

@@ -11,6 +11,7 @@ from service.auth.access import owner_of
 from service.errors import InvalidInput, envelope
 from service.immich import settings
 from service.immich.connection_check import check_connection
+from service.library import index_service
 from service.validation import bool_field, json_object, optional_json_object, text_field
 
 bp = Blueprint("immich", __name__)
@@ -42,6 +43,7 @@ def save_config(user_ref: str) -> Any:
     server_url, api_key = _server_and_key(body)
     enabled = bool_field(body, "enabled")
     settings.save_settings(user_id=owner.id, server_url=server_url, api_key=api_key, enabled=enabled)
+    index_service.sync_soon(user_id=owner.id)
     return envelope("Immich configuration updated successfully")
 
 

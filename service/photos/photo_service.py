@@ -11,6 +11,7 @@ import orjson
 from service.components import components
 from service.immich import settings
 from service.immich.client import UpstreamMedia
+from service.library import index_service
 from service.photos.search import PhotoSet, SearchQuery, fetch_range, iso_utc
 from service.photos.search_cache import RangeKey
 
@@ -20,14 +21,22 @@ THUMBNAIL_SIZES = ("thumbnail", "preview")
 @dataclass(frozen=True)
 class SearchResult:
     photos: list[orjson.Fragment]
+    source: str  # "index" or "live"
+    indexed_at: str | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {"photos": self.photos, "totalCount": len(self.photos)}
+        return {"photos": self.photos, "totalCount": len(self.photos), "source": self.source,
+                "indexedAt": self.indexed_at}
 
 
 def search(*, owner_id: uuid.UUID, query: SearchQuery, url_prefix: str) -> SearchResult:
-    """The owner's photos in the query's range (and circle), with URLs under url_prefix."""
+    """The owner's photos in the query's range (and circle), with URLs under url_prefix:
+    from the library index when it is ready for these settings, else from Immich."""
     creds = settings.credentials(owner_id)
+    indexed = index_service.search(user_id=owner_id, settings_version=creds.version, query=query)
+    if indexed is not None:
+        photo_set, indexed_at = indexed
+        return SearchResult(photo_set.select(query.circle, url_prefix), "index", indexed_at)
     found = components()
     client = settings.client_with(creds)
     start, end = iso_utc(query.start), iso_utc(query.end)
@@ -38,7 +47,7 @@ def search(*, owner_id: uuid.UUID, query: SearchQuery, url_prefix: str) -> Searc
 
     key = RangeKey(owner_id=owner_id, settings_version=creds.version, start=start, end=end)
     photo_set = found.search_cache.get_or_load(key, load)
-    return SearchResult(photo_set.select(query.circle, url_prefix))
+    return SearchResult(photo_set.select(query.circle, url_prefix), "live")
 
 
 def open_thumbnail(*, owner_id: uuid.UUID, photo_id: str, size: str,

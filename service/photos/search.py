@@ -6,11 +6,11 @@ from __future__ import annotations
 import math
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -19,6 +19,8 @@ from service.immich.client import ImmichClient
 from service.photos.geo import Circle, coordinates, within_mask
 
 PAGE_SIZE = 1000  # Immich's maximum
+
+T = TypeVar("T")
 
 
 class InvalidQuery(InvalidInput, ValueError):
@@ -92,37 +94,46 @@ SortablePhoto = tuple[str, str, dict[str, Any]]  # (takenAt or "~", id, photo): 
 
 def fetch_range(client: ImmichClient, executor: Executor, *, start: datetime, end: datetime,
                 window: int) -> PhotoSet:
-    """Every image taken in [start, end], following nextPage to the end.
-
-    Page 1 comes first; after it, up to `window` further pages are in flight at once (the
-    page numbers are known in advance, and the first page without a nextPage ends it).
-    Each page is mapped to photos on its own thread while the others are still in transit.
-    """
+    """Every image taken in [start, end], following nextPage to the end."""
     def page(number: int) -> tuple[list[SortablePhoto], int | None]:
         result = client.search_metadata(
             page=number, size=PAGE_SIZE, taken_after=iso_utc(start), taken_before=iso_utc(end)
         )
         return sortable_photos(result.items), result.next_page
 
-    entries, next_page = page(1)
-    if next_page is not None:
-        upcoming = next_page
-        inflight: deque[Future[tuple[list[SortablePhoto], int | None]]] = deque()
-        try:
-            for _ in range(window):
-                inflight.append(executor.submit(page, upcoming))
-                upcoming += 1
-            while inflight:
-                mapped, next_page = inflight.popleft().result()
-                entries.extend(mapped)
-                if next_page is None:
-                    break
-                inflight.append(executor.submit(page, upcoming))
-                upcoming += 1
-        finally:
-            for future in inflight:
-                future.cancel()
+    entries: list[SortablePhoto] = []
+    for mapped in pages(page, executor, window=window):
+        entries.extend(mapped)
     return PhotoSet.from_sortable(entries)
+
+
+def pages(page: Callable[[int], tuple[T, int | None]], executor: Executor, *, window: int) -> Iterator[T]:
+    """Each page's mapped result, in order, from page 1 until one has no nextPage.
+
+    Page 1 comes first; after it, up to `window` further pages are in flight at once (the
+    page numbers are known in advance, and the first page without a nextPage ends it).
+    Each page is mapped on its own thread (inside `page`) while the others are in transit.
+    """
+    mapped, next_page = page(1)
+    yield mapped
+    if next_page is None:
+        return
+    upcoming = next_page
+    inflight: deque[Future[tuple[T, int | None]]] = deque()
+    try:
+        for _ in range(window):
+            inflight.append(executor.submit(page, upcoming))
+            upcoming += 1
+        while inflight:
+            mapped, next_page = inflight.popleft().result()
+            yield mapped
+            if next_page is None:
+                break
+            inflight.append(executor.submit(page, upcoming))
+            upcoming += 1
+    finally:
+        for future in inflight:
+            future.cancel()
 
 
 # ------------------------------------------------------------------ mapping

@@ -1,0 +1,111 @@
+"""Immich assets as index rows, and index rows as photos: pure functions, no database."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_ms(raw: Any) -> int | None:
+    """An Immich timestamp as milliseconds since the epoch (UTC), or None."""
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        # Whole milliseconds, rounded down, exactly as the live search's ISO text truncates.
+        return (value - EPOCH) // timedelta(milliseconds=1)
+    except OverflowError:
+        return None
+
+
+def iso_ms(ms: int | None) -> str | None:
+    """Milliseconds since the epoch as Immich writes them: 2024-06-01T12:00:00.000Z."""
+    if ms is None:
+        return None
+    value = EPOCH + timedelta(milliseconds=ms)
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _coordinate(value: Any, limit: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and -limit <= number <= limit else None
+
+
+def _text(value: Any, limit: int) -> str | None:
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+def _local_offset_minutes(file_created: str | None, local: Any) -> int | None:
+    """The UTC offset at capture: Immich's localDateTime is the local wall time written as if UTC."""
+    created_ms, local_ms = epoch_ms(file_created), epoch_ms(local)
+    if created_ms is None or local_ms is None:
+        return None
+    return round((local_ms - created_ms) / 60_000)
+
+
+def bucket_of(file_created_ms: int | None, offset_minutes: int | None) -> str | None:
+    """Immich's month bucket of an asset: the month of its local capture time, "YYYY-MM"."""
+    if file_created_ms is None:
+        return None
+    local = iso_ms(file_created_ms + (offset_minutes or 0) * 60_000)
+    return local[:7] if local else None
+
+
+def asset_row(asset: dict[str, Any]) -> dict[str, Any] | None:
+    """The index row of one asset from POST /search/metadata (withExif), or None when it
+    has no id or is in the trash."""
+    asset_id = asset.get("id")
+    if not isinstance(asset_id, str) or len(asset_id) > 36 or asset.get("isTrashed"):
+        return None
+    exif = asset.get("exifInfo") or {}
+    file_created = asset.get("fileCreatedAt")
+    file_created_ms = epoch_ms(file_created)
+    taken_ms = epoch_ms(exif.get("dateTimeOriginal"))
+    if taken_ms is None:
+        taken_ms = file_created_ms
+    latitude = _coordinate(exif.get("latitude"), 90)
+    longitude = _coordinate(exif.get("longitude"), 180)
+    if latitude is None or longitude is None:
+        latitude = longitude = None
+    offset = _local_offset_minutes(file_created, asset.get("localDateTime"))
+    return {
+        "asset_id": asset_id,
+        "type": _text(asset.get("type"), 16) or "OTHER",
+        "file_created_ms": file_created_ms,
+        "taken_ms": taken_ms,
+        "local_offset_minutes": offset,
+        "bucket": bucket_of(file_created_ms, offset),
+        "latitude": latitude,
+        "longitude": longitude,
+        "original_file_name": _text(asset.get("originalFileName"), 1024),
+        "city": _text(exif.get("city"), 255),
+        "state": _text(exif.get("state"), 255),
+        "country": _text(exif.get("country"), 255),
+        "is_favorite": bool(asset.get("isFavorite")),
+        "thumbhash": _text(asset.get("thumbhash"), 128),
+        "updated_ms": epoch_ms(asset.get("updatedAt")),
+    }
+
+
+def photo_of(row: Any) -> dict[str, Any]:
+    """The photo object of an index row, with the same fields as the live search's."""
+    return {
+        "id": row.asset_id,
+        "originalFileName": row.original_file_name,
+        "takenAt": iso_ms(row.taken_ms),
+        "latitude": row.latitude,
+        "longitude": row.longitude,
+        "type": "IMAGE",
+        "city": row.city,
+        "country": row.country,
+    }

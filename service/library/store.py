@@ -1,0 +1,163 @@
+"""The library index in the database: rows in bulk, counts per month, range queries, and the
+state row whose lease lets one sync at a time run for a user across every process."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Row
+
+from service.extensions import db
+from service.models import LibraryAsset, LibraryIndexState, utcnow
+from service.photos.geo import Circle
+
+BATCH = 500  # rows a statement: well inside SQLite's and PostgreSQL's parameter limits
+COLUMNS = [column.name for column in LibraryAsset.__table__.columns if column.name != "user_id"]
+PHOTO_COLUMNS = (LibraryAsset.asset_id, LibraryAsset.original_file_name, LibraryAsset.taken_ms,
+                 LibraryAsset.latitude, LibraryAsset.longitude, LibraryAsset.city, LibraryAsset.country)
+
+
+def _insert() -> Any:
+    return postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+# ---------------------------------------------------------------- state and lease
+
+
+def state(user_id: uuid.UUID) -> LibraryIndexState | None:
+    return db.session.get(LibraryIndexState, user_id)
+
+
+def ensure_state(user_id: uuid.UUID) -> None:
+    statement = _insert()(LibraryIndexState).values(user_id=user_id, ready=False, indexed_count=0, failures=0)
+    db.session.execute(statement.on_conflict_do_nothing(index_elements=[LibraryIndexState.user_id]))
+    db.session.commit()
+
+
+def take_lease(user_id: uuid.UUID, *, owner: str, seconds: float) -> bool:
+    """One atomic statement: the lease is ours if nobody holds it or theirs has expired."""
+    now = utcnow()
+    result = db.session.execute(
+        update(LibraryIndexState)
+        .where(LibraryIndexState.user_id == user_id)
+        .where(or_(LibraryIndexState.lease_owner.is_(None), LibraryIndexState.lease_expires_at < now))
+        .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=seconds))
+    )
+    db.session.commit()
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def renew_lease(user_id: uuid.UUID, *, owner: str, seconds: float) -> bool:
+    result = db.session.execute(
+        update(LibraryIndexState)
+        .where(LibraryIndexState.user_id == user_id, LibraryIndexState.lease_owner == owner)
+        .values(lease_expires_at=utcnow() + timedelta(seconds=seconds))
+    )
+    db.session.commit()
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def release_lease(user_id: uuid.UUID, *, owner: str) -> None:
+    db.session.execute(
+        update(LibraryIndexState)
+        .where(LibraryIndexState.user_id == user_id, LibraryIndexState.lease_owner == owner)
+        .values(lease_owner=None, lease_expires_at=None)
+    )
+    db.session.commit()
+
+
+def lease_held(found: LibraryIndexState, now: datetime | None = None) -> bool:
+    expires = found.lease_expires_at
+    if found.lease_owner is None or expires is None:
+        return False
+    return as_utc(expires) > (now or utcnow())
+
+
+def as_utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
+
+
+def set_state(user_id: uuid.UUID, **values: Any) -> None:
+    db.session.execute(update(LibraryIndexState).where(LibraryIndexState.user_id == user_id).values(**values))
+    db.session.commit()
+
+
+# ---------------------------------------------------------------- rows
+
+
+def upsert(user_id: uuid.UUID, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert or replace these rows, in batches, in one transaction."""
+    insert = _insert()
+    for start in range(0, len(rows), BATCH):
+        statement = insert(LibraryAsset).values([{**row, "user_id": user_id} for row in rows[start:start + BATCH]])
+        statement = statement.on_conflict_do_update(
+            index_elements=[LibraryAsset.user_id, LibraryAsset.asset_id],
+            set_={name: statement.excluded[name] for name in COLUMNS if name != "asset_id"},
+        )
+        db.session.execute(statement)
+    db.session.commit()
+
+
+def remove(user_id: uuid.UUID, asset_ids: Iterable[str]) -> int:
+    ids = list(asset_ids)
+    removed = 0
+    for start in range(0, len(ids), BATCH):
+        result = db.session.execute(delete(LibraryAsset).where(
+            LibraryAsset.user_id == user_id, LibraryAsset.asset_id.in_(ids[start:start + BATCH])))
+        removed += result.rowcount  # type: ignore[attr-defined]
+    db.session.commit()
+    return removed
+
+
+def wipe(user_id: uuid.UUID) -> None:
+    db.session.execute(delete(LibraryAsset).where(LibraryAsset.user_id == user_id))
+    db.session.commit()
+
+
+def count(user_id: uuid.UUID) -> int:
+    return db.session.scalar(select(func.count()).select_from(LibraryAsset).where(LibraryAsset.user_id == user_id)) or 0
+
+
+def bucket_counts(user_id: uuid.UUID) -> dict[str, int]:
+    rows = db.session.execute(
+        select(LibraryAsset.bucket, func.count()).where(LibraryAsset.user_id == user_id)
+        .group_by(LibraryAsset.bucket)
+    )
+    return {bucket: n for bucket, n in rows if bucket is not None}
+
+
+def bucket_entries(user_id: uuid.UUID, bucket: str) -> dict[str, tuple[int | None, float | None, float | None]]:
+    """Each asset of one month: its fileCreatedAt and coordinates, by id."""
+    rows = db.session.execute(
+        select(LibraryAsset.asset_id, LibraryAsset.file_created_ms, LibraryAsset.latitude, LibraryAsset.longitude)
+        .where(LibraryAsset.user_id == user_id, LibraryAsset.bucket == bucket)
+    )
+    return {asset_id: (created, lat, lon) for asset_id, created, lat, lon in rows}
+
+
+def photos_in_range(user_id: uuid.UUID, *, start_ms: int, end_ms: int, circle: Circle | None) -> list[Row[Any]]:
+    """Images whose fileCreatedAt is in [start, end] (as Immich's takenAfter/takenBefore),
+    inside the circle's bounding box when there is one, sorted by capture time, then id."""
+    query = select(*PHOTO_COLUMNS).where(
+        LibraryAsset.user_id == user_id,
+        LibraryAsset.type == "IMAGE",
+        LibraryAsset.file_created_ms >= start_ms,
+        LibraryAsset.file_created_ms <= end_ms,
+    )
+    if circle is not None:
+        min_lat, max_lat, spans = circle.bounding_box()
+        margin = 1e-9  # as the exact filter's: float rounding must not drop an edge point
+        query = query.where(
+            LibraryAsset.latitude >= min_lat - margin,
+            LibraryAsset.latitude <= max_lat + margin,
+            or_(*(and_(LibraryAsset.longitude >= lo - margin, LibraryAsset.longitude <= hi + margin)
+                  for lo, hi in spans)),
+        )
+    return list(db.session.execute(query.order_by(LibraryAsset.taken_ms, LibraryAsset.asset_id)))

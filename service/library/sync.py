@@ -1,0 +1,328 @@
+"""Keeping a user's index in step with Immich, on background threads.
+
+A sync holds the user's lease (one at a time across every process) and does one of:
+- a full sync, the first time: every asset, pages fetched concurrently, written in bulk;
+- an incremental sync: assets updated since the last one (trashed ones included, and
+  removed), then Immich's per-month counts compared with the index's, and only the months
+  that differ re-read (that is how permanent deletions are found);
+- every INDEX_RECONCILE_SECONDS, also a reconcile: each month's ids, times and coordinates
+  compared with the index, because Immich keeps a photo's location and capture time in its
+  exif table, whose edits do not move the asset's own updatedAt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask
+
+from service.immich import settings
+from service.immich.client import ImmichClient, ImmichError, ImmichPermissionError
+from service.library import store
+from service.library.asset_rows import asset_row, epoch_ms, iso_ms
+from service.models import LibraryIndexState, utcnow
+from service.photos.search import PAGE_SIZE, pages
+
+log = logging.getLogger(__name__)
+
+OVERLAP_MS = 10 * 60_000  # updatedAfter reaches this far back: clocks and commits are not exact
+MONTH_MARGIN_MS = 14 * 3_600_000  # a local month spans these hours more in UTC, either side
+MAX_BACKOFF_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    enabled: bool = True
+    refresh_seconds: int = 300
+    reconcile_seconds: int = 3600
+    window: int = 8  # pages or months in flight at once
+    lease_seconds: float = 60.0  # how long a sync whose process died blocks the next one
+
+
+class LeaseLost(Exception):
+    """Another process took the lease (ours expired): stop writing."""
+
+
+class IndexSyncer:
+    """Starts syncs on this process's background threads, at most one queued per user."""
+
+    def __init__(self, index_settings: IndexSettings) -> None:
+        self.settings = index_settings
+        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="index-sync")
+        self._pages = ThreadPoolExecutor(max_workers=index_settings.window, thread_name_prefix="index-pages")
+        self._idle = threading.Condition()
+        self._queued: dict[uuid.UUID, Future[None]] = {}
+
+    def start(self, app: Flask, user_id: uuid.UUID) -> None:
+        if not self.settings.enabled:
+            return
+        with self._idle:
+            if user_id in self._queued:
+                return
+            self._queued[user_id] = self._threads.submit(self._run, app, user_id)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until this process runs no sync (tests, benchmarks); False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._queued, timeout)
+
+    def refresh_if_due(self, app: Flask, user_id: uuid.UUID, found: LibraryIndexState | None,
+                       usable: bool) -> None:
+        """Stale-while-revalidate: start a sync when the index is missing, unusable or old,
+        unless one is running or the last failure's backoff has not passed."""
+        now = utcnow()
+        if found is not None:
+            if store.lease_held(found, now):
+                return
+            if found.retry_after is not None and store.as_utc(found.retry_after) > now:
+                return
+            synced = found.last_synced_at
+            fresh = synced is not None and now - store.as_utc(synced) < timedelta(seconds=self.settings.refresh_seconds)
+            if usable and fresh:
+                return
+        self.start(app, user_id)
+
+    def close(self, *, wait_seconds: float = 10.0) -> None:
+        """Stop taking syncs and give a running one a moment to finish (its lease expires
+        anyway if it does not)."""
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        with self._idle:
+            for user_id in [u for u, future in self._queued.items() if future.cancelled()]:
+                del self._queued[user_id]
+        self.wait_idle(wait_seconds)
+        self._pages.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self, app: Flask, user_id: uuid.UUID) -> None:
+        try:
+            with app.app_context():
+                sync_user(user_id, index_settings=self.settings, executor=self._pages)
+        except Exception as exc:  # noqa: BLE001 - a background thread has no caller to raise to
+            log.error("index sync failed: %s", type(exc).__name__)
+        finally:
+            with self._idle:
+                self._queued.pop(user_id, None)
+                self._idle.notify_all()
+
+
+def sync_user(user_id: uuid.UUID, *, index_settings: IndexSettings, executor: Executor) -> None:
+    """Bring one user's index up to date, if nobody else is doing it right now."""
+    try:
+        creds = settings.credentials(user_id)
+    except settings.NotConfigured:
+        return
+    store.ensure_state(user_id)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    if not store.take_lease(user_id, owner=owner, seconds=index_settings.lease_seconds):
+        return
+    run = _SyncRun(user_id, owner, settings.client_with(creds), executor, index_settings)
+    try:
+        run.sync(creds)
+    except ImmichError as exc:
+        run.failed(exc.message)
+    except LeaseLost:
+        log.warning("index sync: lease lost, another process carries on")
+    except Exception:
+        run.failed("The index could not be updated; it will be tried again")
+        raise
+    finally:
+        store.release_lease(user_id, owner=owner)
+
+
+class _SyncRun:
+    """One sync of one user's index, holding the lease."""
+
+    def __init__(self, user_id: uuid.UUID, owner: str, client: ImmichClient, executor: Executor,
+                 index_settings: IndexSettings) -> None:
+        self.user_id = user_id
+        self.owner = owner
+        self.client = client
+        self.executor = executor
+        self.settings = index_settings
+        self._renewed = time.monotonic()
+
+    def sync(self, creds: settings.Credentials) -> None:
+        found = store.state(self.user_id)
+        assert found is not None
+        if found.verified_version != creds.version:
+            identity = self._identity(creds)
+            if found.owner_identity != identity:
+                # Another Immich user's library: never serve a row of it again.
+                store.set_state(self.user_id, ready=False, owner_identity=identity, high_water_ms=None,
+                                indexed_count=0, last_synced_at=None, last_reconciled_at=None)
+                store.wipe(self.user_id)
+            store.set_state(self.user_id, verified_version=creds.version)
+            found = store.state(self.user_id)
+            assert found is not None
+        now = utcnow()
+        reconciled: datetime | None = now
+        if not found.ready or found.high_water_ms is None:
+            self._full()
+        else:
+            buckets = self._incremental(found.high_water_ms)
+            reconciled = found.last_reconciled_at
+            due = reconciled is None or now - store.as_utc(reconciled) >= timedelta(
+                seconds=self.settings.reconcile_seconds)
+            if due:
+                self._reconcile(buckets)
+                reconciled = now
+        store.set_state(self.user_id, ready=True, last_synced_at=utcnow(), last_reconciled_at=reconciled,
+                        indexed_count=store.count(self.user_id), last_error=None, failures=0,
+                        retry_after=None, progress_done=None, progress_total=None)
+
+    def failed(self, message: str) -> None:
+        found = store.state(self.user_id)
+        failures = (found.failures if found else 0) + 1
+        backoff = min(MAX_BACKOFF_SECONDS, 15 * 2 ** min(failures, 12))
+        store.set_state(self.user_id, last_error=message[:500], failures=failures,
+                        retry_after=utcnow() + timedelta(seconds=backoff), progress_done=None, progress_total=None)
+        log.warning("index sync: Immich failed (%d in a row), next try in %d s", failures, backoff)
+
+    # ------------------------------------------------------------------ the three kinds
+
+    def _full(self) -> None:
+        try:
+            total: int | None = self.client.asset_statistics()["total"]
+        except ImmichPermissionError:
+            total = None
+        store.set_state(self.user_id, progress_done=0, progress_total=total)
+        done, high = 0, None
+        for rows, _gone, page_high, seen in self._changed_pages():
+            store.upsert(self.user_id, rows)
+            done += seen
+            if page_high is not None and (high is None or page_high > high):
+                high = page_high
+            store.set_state(self.user_id, progress_done=done, indexed_count=done)
+            self._heartbeat()
+        store.set_state(self.user_id, high_water_ms=high)
+
+    def _incremental(self, high_water_ms: int) -> dict[str, int]:
+        high = high_water_ms
+        for rows, gone, page_high, _seen in self._changed_pages(
+                updated_after=iso_ms(high_water_ms - OVERLAP_MS), with_deleted=True):
+            store.upsert(self.user_id, rows)
+            store.remove(self.user_id, gone)
+            high = max(high, page_high or 0)
+            self._heartbeat()
+        store.set_state(self.user_id, high_water_ms=high)
+        theirs = self.client.time_buckets()
+        ours = store.bucket_counts(self.user_id)
+        differing = sorted(month for month in set(theirs) | set(ours) if theirs.get(month, 0) != ours.get(month, 0))
+        self._recheck_months(differing, exact=False)
+        return theirs
+
+    def _reconcile(self, buckets: dict[str, int]) -> None:
+        self._recheck_months(sorted(buckets), exact=True)
+        # Months Immich no longer has at all.
+        for month in set(store.bucket_counts(self.user_id)) - set(buckets):
+            store.remove(self.user_id, store.bucket_entries(self.user_id, month))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _identity(self, creds: settings.Credentials) -> str:
+        """Whose library this key reads: Immich's user id, or (for a key that may not read
+        it) a digest of the server and the key. Only a digest is stored."""
+        try:
+            who = "user:" + str(self.client.current_user().get("id"))
+        except ImmichPermissionError:
+            who = "key:" + creds.api_key
+        return hashlib.sha256(f"{creds.server_url}\n{who}".encode()).hexdigest()
+
+    def _heartbeat(self) -> None:
+        lease = self.settings.lease_seconds
+        if time.monotonic() - self._renewed > lease / 4:
+            if not store.renew_lease(self.user_id, owner=self.owner, seconds=lease):
+                raise LeaseLost()
+            self._renewed = time.monotonic()
+
+    def _changed_pages(self, **query: Any) -> Iterator[tuple[list[dict[str, Any]], list[str], int | None, int]]:
+        """(rows to upsert, ids to remove, newest updatedAt, assets seen) for each page."""
+        def page(number: int) -> tuple[tuple[list[dict[str, Any]], list[str], int | None, int], int | None]:
+            result = self.client.search_metadata(page=number, size=PAGE_SIZE, asset_type=None, **query)
+            return _split(result.items), result.next_page
+
+        yield from pages(page, self.executor, window=self.settings.window)
+
+    def _recheck_months(self, months: list[str], *, exact: bool) -> None:
+        """Compare each month's ids (and, when exact, times and coordinates) with Immich's,
+        drop what Immich no longer has, and re-read what is missing or different."""
+        def columns(month: str) -> tuple[str, dict[str, list[Any]]]:
+            return month, self.client.time_bucket(month)
+
+        futures = [self.executor.submit(columns, month) for month in months]
+        for future in futures:
+            month, bucket = future.result()
+            theirs = _bucket_entries(bucket)
+            ours = store.bucket_entries(self.user_id, month)
+            store.remove(self.user_id, ours.keys() - theirs.keys())
+            stale = {asset_id for asset_id, entry in theirs.items()
+                     if asset_id not in ours or (exact and not _same(ours[asset_id], entry))}
+            if stale:
+                self._reread(month, stale)
+            self._heartbeat()
+
+    def _reread(self, month: str, wanted: set[str]) -> None:
+        start = epoch_ms(f"{month}-01T00:00:00Z")
+        year, number = int(month[:4]), int(month[5:7])
+        following = f"{year + number // 12:04d}-{number % 12 + 1:02d}"
+        end = epoch_ms(f"{following}-01T00:00:00Z")
+        assert start is not None and end is not None
+        for rows, _gone, _high, _seen in self._changed_pages(taken_after=iso_ms(start - MONTH_MARGIN_MS),
+                                                           taken_before=iso_ms(end + MONTH_MARGIN_MS)):
+            store.upsert(self.user_id, [row for row in rows if row["asset_id"] in wanted])
+
+
+def _split(assets: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str], int | None, int]:
+    rows, gone, high = [], [], None
+    for asset in assets:
+        row = asset_row(asset)
+        if row is not None:
+            rows.append(row)
+            if row["updated_ms"] is not None and (high is None or row["updated_ms"] > high):
+                high = row["updated_ms"]
+        elif isinstance(asset.get("id"), str):
+            gone.append(asset["id"])  # in the trash
+            updated = epoch_ms(asset.get("updatedAt"))
+            if updated is not None and (high is None or updated > high):
+                high = updated
+    return rows, gone, high, len(assets)
+
+
+def _bucket_entries(bucket: dict[str, list[Any]]) -> dict[str, tuple[int | None, float | None, float | None]]:
+    ids = bucket["id"]
+    count = len(ids)
+    created = bucket.get("fileCreatedAt") or [None] * count
+    latitudes = bucket.get("latitude") or [None] * count
+    longitudes = bucket.get("longitude") or [None] * count
+    trashed = bucket.get("isTrashed") or [False] * count
+    entries = {}
+    for i in range(count):
+        if trashed[i]:
+            continue
+        latitude, longitude = latitudes[i], longitudes[i]
+        if latitude is None or longitude is None:
+            latitude = longitude = None  # as the index keeps a half position: none at all
+        entries[ids[i]] = (epoch_ms(created[i]), latitude, longitude)
+    return entries
+
+
+def _same(ours: tuple[int | None, float | None, float | None],
+          theirs: tuple[int | None, float | None, float | None]) -> bool:
+    if ours[0] != theirs[0]:
+        return False
+    for mine, other in zip(ours[1:], theirs[1:], strict=True):
+        if (mine is None) != (other is None):
+            return False
+        if mine is not None and other is not None and abs(mine - other) > 1e-9:
+            return False
+    return True
