@@ -75,6 +75,7 @@ def build_components(config: Mapping[str, Any]) -> Components:
     from service.immich.client import UpstreamLimits, Upstreams
     from service.immich.url_policy import UrlPolicy, system_resolver
     from service.library.sync import IndexSettings, IndexSyncer
+    from service.photos.map_data import ColumnsCache
     from service.photos.search_cache import SearchCache
     from service.photos.shared_search_cache import SharedSearchCache
     from service.request_log import ContextExecutor
@@ -114,6 +115,7 @@ def build_components(config: Mapping[str, Any]) -> Components:
             window=config["IMMICH_MAX_CONCURRENCY"],
             lease_seconds=config["INDEX_LEASE_SECONDS"],
         )),
+        map_columns=ColumnsCache(),
     )
 
 

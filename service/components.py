@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from service.crypto import KeyRing
     from service.immich.client import Upstreams
     from service.library.sync import IndexSyncer
+    from service.photos.map_data import ColumnsCache
     from service.photos.search_cache import RangeCache
 
 EXTENSION_KEY = "photo_atlas"
@@ -32,6 +33,7 @@ class Components:
     revocations: RevocationStore
     redis: Redis | None
     index_syncer: IndexSyncer
+    map_columns: ColumnsCache
 
     def install(self, app: Flask) -> None:
         app.extensions[EXTENSION_KEY] = self

@@ -300,6 +300,25 @@ def cross_parameter_rule_broken(case: Any) -> bool:
 
 
 URL_POLICY_REFUSALS = ("does not resolve", "ALLOWED_IMMICH_HOSTS")
+MAP_OPERATIONS = ("getMapClusters", "getMapHistogram", "getMapPhotos")
+
+
+def map_rule_broken(case: Any) -> bool:
+    """The map's rules across parameters: the bounds all four or none (the clusters need
+    them), south not above north, west not east of east, a cell only with the bounds."""
+    query = case.query or {}
+    names = ("west", "south", "east", "north")
+    given = [name for name in names if query.get(name) not in (None, "")]
+    if cross_parameter_rule_broken(case) or len(given) not in (0, 4):
+        return True
+    if not given:
+        return query.get("cell") not in (None, "") or case.operation.definition.raw.get("operationId") == \
+            "getMapClusters"
+    try:
+        west, south, east, north = (float(query[name]) for name in names)
+    except (TypeError, ValueError):
+        return False
+    return south > north or west > east
 
 
 def rejection_explained(case: Any, response: Any) -> bool:
@@ -311,6 +330,8 @@ def rejection_explained(case: Any, response: Any) -> bool:
     operation_id = case.operation.definition.raw.get("operationId")
     if operation_id == "searchPhotos":
         return cross_parameter_rule_broken(case)
+    if operation_id in MAP_OPERATIONS:
+        return map_rule_broken(case)
     if operation_id in ("saveImmichConfig", "testImmichConnection"):
         message = response.json().get("error", "")
         return any(reason in message for reason in URL_POLICY_REFUSALS)

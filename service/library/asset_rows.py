@@ -6,6 +6,8 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from service.photos.search import text_field
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -39,10 +41,6 @@ def _coordinate(value: Any, limit: float) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) and -limit <= number <= limit else None
-
-
-def _text(value: Any, limit: int) -> str | None:
-    return value[:limit] if isinstance(value, str) and value else None
 
 
 def _local_offset_minutes(file_created: str | None, local: Any) -> int | None:
@@ -80,19 +78,19 @@ def asset_row(asset: dict[str, Any]) -> dict[str, Any] | None:
     offset = _local_offset_minutes(file_created, asset.get("localDateTime"))
     return {
         "asset_id": asset_id,
-        "type": _text(asset.get("type"), 16) or "OTHER",
+        "type": text_field(asset.get("type"), 16) or "OTHER",
         "file_created_ms": file_created_ms,
         "taken_ms": taken_ms,
         "local_offset_minutes": offset,
         "bucket": bucket_of(file_created_ms, offset),
         "latitude": latitude,
         "longitude": longitude,
-        "original_file_name": _text(asset.get("originalFileName"), 1024),
-        "city": _text(exif.get("city"), 255),
-        "state": _text(exif.get("state"), 255),
-        "country": _text(exif.get("country"), 255),
+        "original_file_name": text_field(asset.get("originalFileName"), 1024),
+        "city": text_field(exif.get("city"), 255),
+        "state": text_field(exif.get("state"), 255),
+        "country": text_field(exif.get("country"), 255),
         "is_favorite": bool(asset.get("isFavorite")),
-        "thumbhash": _text(asset.get("thumbhash"), 128),
+        "thumbhash": text_field(asset.get("thumbhash"), 128),
         "updated_ms": epoch_ms(asset.get("updatedAt")),
     }
 
@@ -108,4 +106,5 @@ def photo_of(row: Any) -> dict[str, Any]:
         "type": "IMAGE",
         "city": row.city,
         "country": row.country,
+        "thumbhash": row.thumbhash,
     }

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from flask import current_app
 
 from service.components import components
@@ -15,6 +16,7 @@ from service.immich import settings
 from service.library import store
 from service.library.asset_rows import EPOCH, iso_ms, photo_of
 from service.models import LibraryIndexState
+from service.photos.map_data import MapColumns
 from service.photos.search import PhotoSet, SearchQuery
 
 
@@ -47,16 +49,49 @@ def search(*, user_id: uuid.UUID, settings_version: str, query: SearchQuery) -> 
     """The query's photos from the index, with when it was last synced; None when the index
     cannot answer (turned off, not synced yet, or checked against other settings). Starts a
     refresh behind the answer when the index is due one."""
+    found = _usable_state(user_id, settings_version)
+    if found is None or found.last_synced_at is None:
+        return None
+    rows = store.photos_in_range(user_id, start_ms=_ms(query.start), end_ms=_ms(query.end), circle=query.circle)
+    return PhotoSet([photo_of(row) for row in rows]), _iso(found.last_synced_at)
+
+
+def map_columns(*, user_id: uuid.UUID, settings_version: str, query: SearchQuery) -> tuple[MapColumns, str] | None:
+    """The range's images as the map's columns, from the index (read once per sync and kept
+    in this process), with when it was last synced; None when the index cannot answer."""
+    found = _usable_state(user_id, settings_version)
+    if found is None or found.last_synced_at is None:
+        return None
+    synced = _iso(found.last_synced_at)
+
+    def load() -> MapColumns:
+        ids, latitudes, longitudes, taken, created = store.map_columns(user_id)
+        count = len(ids)
+        return MapColumns(
+            ids=np.array(ids, dtype="S36").reshape(count),
+            latitudes=np.array([np.nan if v is None else v for v in latitudes], dtype=np.float64).reshape(count),
+            longitudes=np.array([np.nan if v is None else v for v in longitudes], dtype=np.float64).reshape(count),
+            taken_ms=np.array(taken, dtype=np.int64).reshape(count),
+            created_ms=np.array(created, dtype=np.int64).reshape(count),
+        )
+
+    columns = components().map_columns.get_or_load((user_id, settings_version, synced), load)
+    return columns.within(_ms(query.start), _ms(query.end)), synced
+
+
+def photos_by_ids(*, user_id: uuid.UUID, asset_ids: list[str]) -> PhotoSet:
+    return PhotoSet([photo_of(row) for row in store.photos_by_ids(user_id, asset_ids)])
+
+
+def _usable_state(user_id: uuid.UUID, settings_version: str) -> LibraryIndexState | None:
+    """The index's state if it can answer for these settings; starts a refresh when due."""
     syncer = components().index_syncer
     if not syncer.settings.enabled:
         return None
     found = store.state(user_id)
     usable = bool(found and found.ready and found.verified_version == settings_version and found.last_synced_at)
     syncer.refresh_if_due(current_app._get_current_object(), user_id, found, usable)  # type: ignore[attr-defined]
-    if not usable or found is None or found.last_synced_at is None:
-        return None
-    rows = store.photos_in_range(user_id, start_ms=_ms(query.start), end_ms=_ms(query.end), circle=query.circle)
-    return PhotoSet([photo_of(row) for row in rows]), _iso(found.last_synced_at)
+    return found if usable else None
 
 
 def describe(found: LibraryIndexState | None) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from service.photos.geo import Circle
 BATCH = 500  # rows a statement: well inside SQLite's and PostgreSQL's parameter limits
 COLUMNS = [column.name for column in LibraryAsset.__table__.columns if column.name != "user_id"]
 PHOTO_COLUMNS = (LibraryAsset.asset_id, LibraryAsset.original_file_name, LibraryAsset.taken_ms,
-                 LibraryAsset.latitude, LibraryAsset.longitude, LibraryAsset.city, LibraryAsset.country)
+                 LibraryAsset.latitude, LibraryAsset.longitude, LibraryAsset.city, LibraryAsset.country,
+                 LibraryAsset.thumbhash)
 
 
 def _insert() -> Any:
@@ -161,3 +162,26 @@ def photos_in_range(user_id: uuid.UUID, *, start_ms: int, end_ms: int, circle: C
                   for lo, hi in spans)),
         )
     return list(db.session.execute(query.order_by(LibraryAsset.taken_ms, LibraryAsset.asset_id)))
+
+
+def map_columns(user_id: uuid.UUID) -> tuple[list[str], list[float | None], list[float | None], list[int], list[int]]:
+    """Every image's id, position and times, sorted by capture time, then id."""
+    rows = db.session.execute(
+        select(LibraryAsset.asset_id, LibraryAsset.latitude, LibraryAsset.longitude, LibraryAsset.taken_ms,
+               LibraryAsset.file_created_ms)
+        .where(LibraryAsset.user_id == user_id, LibraryAsset.type == "IMAGE",
+               LibraryAsset.file_created_ms.is_not(None))
+        .order_by(LibraryAsset.taken_ms, LibraryAsset.asset_id)
+    ).all()
+    if not rows:
+        return [], [], [], [], []
+    ids, latitudes, longitudes, taken, created = zip(*rows, strict=True)
+    return list(ids), list(latitudes), list(longitudes), list(taken), list(created)
+
+
+def photos_by_ids(user_id: uuid.UUID, asset_ids: Sequence[str]) -> list[Row[Any]]:
+    """These images' photo columns, in the order of `asset_ids`."""
+    rows = db.session.execute(select(*PHOTO_COLUMNS).where(
+        LibraryAsset.user_id == user_id, LibraryAsset.asset_id.in_(list(asset_ids))))
+    by_id: dict[str, Any] = {row.asset_id: row for row in rows}
+    return [by_id[asset_id] for asset_id in asset_ids if asset_id in by_id]

@@ -4,14 +4,17 @@ and opening media; it knows nothing of Flask's request."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import orjson
 
 from service.components import components
 from service.immich import settings
 from service.immich.client import UpstreamMedia
 from service.library import index_service
+from service.photos import map_data
 from service.photos.search import PhotoSet, SearchQuery, fetch_range, iso_utc
 from service.photos.search_cache import RangeKey
 
@@ -37,17 +40,81 @@ def search(*, owner_id: uuid.UUID, query: SearchQuery, url_prefix: str) -> Searc
     if indexed is not None:
         photo_set, indexed_at = indexed
         return SearchResult(photo_set.select(query.circle, url_prefix), "index", indexed_at)
+    return SearchResult(_live_set(owner_id, creds, query).select(query.circle, url_prefix), "live")
+
+
+def _live_set(owner_id: uuid.UUID, creds: settings.Credentials, query: SearchQuery) -> PhotoSet:
+    """The range's photos from Immich, through the search cache."""
     found = components()
     client = settings.client_with(creds)
-    start, end = iso_utc(query.start), iso_utc(query.end)
 
     def load() -> PhotoSet:
         return fetch_range(client, found.search_executor, start=query.start, end=query.end,
                            window=found.upstreams.max_concurrency)
 
-    key = RangeKey(owner_id=owner_id, settings_version=creds.version, start=start, end=end)
-    photo_set = found.search_cache.get_or_load(key, load)
-    return SearchResult(photo_set.select(query.circle, url_prefix), "live")
+    key = RangeKey(owner_id=owner_id, settings_version=creds.version, start=iso_utc(query.start),
+                   end=iso_utc(query.end))
+    return found.search_cache.get_or_load(key, load)
+
+
+# ------------------------------------------------------------------ the map
+
+
+@dataclass(frozen=True)
+class _MapSource:
+    columns: map_data.MapColumns
+    photos_for: Callable[[list[str]], tuple[PhotoSet, list[int]]]
+    source: str
+    indexed_at: str | None
+
+    def describe(self) -> dict[str, object]:
+        return {"source": self.source, "indexedAt": self.indexed_at}
+
+
+def _map_source(owner_id: uuid.UUID, query: SearchQuery) -> _MapSource:
+    creds = settings.credentials(owner_id)
+    indexed = index_service.map_columns(user_id=owner_id, settings_version=creds.version, query=query)
+    if indexed is not None:
+        columns, indexed_at = indexed
+
+        def from_index(ids: list[str]) -> tuple[PhotoSet, list[int]]:
+            photo_set = index_service.photos_by_ids(user_id=owner_id, asset_ids=ids)
+            return photo_set, list(range(len(photo_set)))
+
+        return _MapSource(columns, from_index, "index", indexed_at)
+    photo_set = _live_set(owner_id, creds, query)
+    columns = photo_set.derived("map", lambda found: map_data.MapColumns.from_photos(found.photos))
+    return _MapSource(columns, lambda ids: (photo_set, photo_set.positions_of(ids)), "live", None)
+
+
+def map_clusters(*, owner_id: uuid.UUID, query: map_data.MapQuery) -> dict[str, object]:
+    """The view's clusters (a photo alone is a cluster of one), with exact counts."""
+    found = _map_source(owner_id, query.range)
+    assert query.viewport is not None
+    clusters = map_data.clusters(found.columns, query.viewport)
+    located = int((~np.isnan(found.columns.latitudes)).sum())
+    return {"clusters": clusters, "inViewCount": sum(int(c["count"]) for c in clusters),
+            "totalCount": len(found.columns), "withoutLocationCount": len(found.columns) - located,
+            **found.describe()}
+
+
+def map_histogram(*, owner_id: uuid.UUID, query: map_data.MapQuery) -> dict[str, object]:
+    """Photo counts over the range for the view (every located photo without one)."""
+    found = _map_source(owner_id, query.range)
+    indices = map_data.in_view(found.columns, query.viewport, query.cell)
+    start_ms, end_ms = (int(value.timestamp() * 1000) for value in (query.range.start, query.range.end))
+    return {**map_data.histogram(found.columns, indices, start_ms=start_ms, end_ms=end_ms),
+            "count": int(indices.size), **found.describe()}
+
+
+def map_photos(*, owner_id: uuid.UUID, query: map_data.MapQuery, url_prefix: str) -> dict[str, object]:
+    """One page of the photos in the view or a cluster, newest or oldest first."""
+    found = _map_source(owner_id, query.range)
+    indices = map_data.in_view(found.columns, query.viewport, query.cell)
+    ids = map_data.page(found.columns, indices, order=query.order, offset=query.offset, limit=query.limit)
+    photo_set, positions = found.photos_for(ids)
+    return {"photos": photo_set.encode_at(positions, url_prefix), "totalCount": int(indices.size),
+            **found.describe()}
 
 
 def open_thumbnail(*, owner_id: uuid.UUID, photo_id: str, size: str,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -146,6 +146,12 @@ def _coordinate(value: Any, limit: float) -> float | None:
     return number if math.isfinite(number) and -limit <= number <= limit else None
 
 
+def text_field(value: Any, limit: int) -> str | None:
+    """A text field of Immich's as both search paths give it: a non-empty string, cut to
+    what the index keeps, or None."""
+    return value[:limit] if isinstance(value, str) and value else None
+
+
 def _utc_text(raw: Any) -> str | None:
     """An Immich timestamp as ISO 8601 UTC with milliseconds, e.g. 2024-06-01T12:00:00.000Z.
 
@@ -178,13 +184,14 @@ def sortable_photos(assets: list[dict[str, Any]]) -> list[SortablePhoto]:
             latitude = longitude = None
         photo = {
             "id": asset_id,
-            "originalFileName": asset.get("originalFileName"),
+            "originalFileName": text_field(asset.get("originalFileName"), 1024),
             "takenAt": taken,
             "latitude": latitude,
             "longitude": longitude,
             "type": "IMAGE",
-            "city": exif.get("city"),
-            "country": exif.get("country"),
+            "city": text_field(exif.get("city"), 255),
+            "country": text_field(exif.get("country"), 255),
+            "thumbhash": text_field(asset.get("thumbhash"), 128),
         }
         entries.append((taken or "~", asset_id, photo))  # "~" sorts after every date
     return entries
@@ -199,6 +206,7 @@ class PhotoSet:
         self.photos = photos
         self.latitudes, self.longitudes = coordinates(photos)
         self._encoded: dict[str, list[bytes | None]] = {}
+        self._derived: dict[str, Any] = {}
 
     @classmethod
     def from_sortable(cls, entries: list[SortablePhoto]) -> PhotoSet:
@@ -218,9 +226,11 @@ class PhotoSet:
         """The photos inside the circle (all without one) with URLs under url_prefix, as
         pre-encoded JSON fragments."""
         if circle is None:
-            indices: Any = range(len(self.photos))
-        else:
-            indices = within_mask(self.latitudes, self.longitudes, circle).nonzero()[0].tolist()
+            return self.encode_at(range(len(self.photos)), url_prefix)
+        return self.encode_at(within_mask(self.latitudes, self.longitudes, circle).nonzero()[0].tolist(), url_prefix)
+
+    def encode_at(self, indices: Iterable[int], url_prefix: str) -> list[orjson.Fragment]:
+        """The photos at these positions with URLs under url_prefix, each encoded once."""
         encoded = self._encoded.setdefault(url_prefix, [None] * len(self.photos))
         photos = self.photos
         selected = []
@@ -235,6 +245,17 @@ class PhotoSet:
                 })
             selected.append(orjson.Fragment(fragment))
         return selected
+
+    def derived(self, name: str, build: Callable[[PhotoSet], T]) -> T:
+        """Something built once from this set (e.g. the map's columns), kept beside it."""
+        if name not in self._derived:
+            self._derived[name] = build(self)
+        found: T = self._derived[name]
+        return found
+
+    def positions_of(self, ids: Iterable[str]) -> list[int]:
+        where = self.derived("positions", lambda found: {p["id"]: i for i, p in enumerate(found.photos)})
+        return [where[asset_id] for asset_id in ids if asset_id in where]
 
 
 def parse_photo_id(raw: str) -> str:

@@ -1,4 +1,5 @@
-"""/api/users/{me|userId}/immich/photos: search, thumbnail, download."""
+"""/api/users/{me|userId}/immich/photos (search, thumbnail, download) and .../immich/map (clusters,
+histogram and photos of a view)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from flask_jwt_extended import jwt_required
 
 from service.auth.access import owner_of
 from service.errors import InvalidInput, envelope
-from service.photos import media_proxy, photo_service
+from service.photos import map_data, media_proxy, photo_service
 from service.photos.search import parse_photo_id, parse_query
 
 bp = Blueprint("photos", __name__)
 
 PHOTOS_PATH = "/api/users/<user_ref>/immich/photos"
+MAP_PATH = "/api/users/<user_ref>/immich/map"
 
 
 def _url_prefix(user_ref: str, owner_id: Any) -> str:
@@ -29,6 +31,29 @@ def search(user_ref: str) -> Any:
     query = parse_query(request.args)
     result = photo_service.search(owner_id=owner.id, query=query, url_prefix=_url_prefix(user_ref, owner.id))
     return envelope(result.to_dict())
+
+
+@bp.get(MAP_PATH + "/clusters")
+@jwt_required()
+def map_clusters(user_ref: str) -> Any:
+    query = map_data.parse_map_query(request.args, viewport_required=True)
+    return envelope(photo_service.map_clusters(owner_id=owner_of(user_ref).id, query=query))
+
+
+@bp.get(MAP_PATH + "/histogram")
+@jwt_required()
+def map_histogram(user_ref: str) -> Any:
+    query = map_data.parse_map_query(request.args, viewport_required=False)
+    return envelope(photo_service.map_histogram(owner_id=owner_of(user_ref).id, query=query))
+
+
+@bp.get(MAP_PATH + "/photos")
+@jwt_required()
+def map_photos(user_ref: str) -> Any:
+    owner = owner_of(user_ref)
+    query = map_data.parse_map_query(request.args, viewport_required=False)
+    prefix = _url_prefix(user_ref, owner.id)
+    return envelope(photo_service.map_photos(owner_id=owner.id, query=query, url_prefix=prefix))
 
 
 @bp.get(PHOTOS_PATH + "/<photo_id>/thumbnail")

@@ -1,0 +1,296 @@
+"""What the map draws, computed on the server so the browser never holds more than the
+view needs: clusters for a viewport and zoom, a histogram of capture times for the time
+scrubber, and the photos of a view or a cluster a page at a time.
+
+Everything runs over columns (numpy arrays of ids, coordinates and times), a few bytes a
+photo, so 500,000 photos cluster in milliseconds. Clustering is a grid in Web Mercator
+pixels at the zoom (as Leaflet draws them): counts are exact, and a view that crosses the
+antimeridian shifts longitudes into its own span, so photos either side of it cluster
+together instead of splitting to opposite edges.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from service.photos.search import InvalidQuery, SearchQuery, parse_query
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+CELL_PX = 60  # a cluster's cell, in screen pixels at the zoom
+MAX_MERCATOR_LAT = 85.0511287798
+DAY_MS = 86_400_000
+PAGE_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class MapColumns:
+    """The photos of a range as parallel arrays, sorted by capture time, then id."""
+
+    ids: npt.NDArray[np.bytes_]
+    latitudes: Floats  # NaN without a position
+    longitudes: Floats
+    taken_ms: Ints
+    created_ms: Ints  # Immich's fileCreatedAt: what a date range selects by
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    @classmethod
+    def from_photos(cls, photos: list[dict[str, Any]]) -> MapColumns:
+        count = len(photos)
+        taken = np.array([_iso_ms(p["takenAt"]) for p in photos], dtype=np.int64).reshape(count)
+        return cls(
+            ids=np.array([p["id"] for p in photos], dtype="S36").reshape(count),
+            latitudes=np.array([np.nan if p["latitude"] is None else p["latitude"] for p in photos],
+                               dtype=np.float64).reshape(count),
+            longitudes=np.array([np.nan if p["longitude"] is None else p["longitude"] for p in photos],
+                                dtype=np.float64).reshape(count),
+            taken_ms=taken,
+            created_ms=taken,  # the live search has already selected the range
+        )
+
+    def take(self, indices: Any) -> MapColumns:
+        return MapColumns(self.ids[indices], self.latitudes[indices], self.longitudes[indices],
+                          self.taken_ms[indices], self.created_ms[indices])
+
+    def within(self, start_ms: int, end_ms: int) -> MapColumns:
+        """The photos whose fileCreatedAt is in [start, end], as a search selects them."""
+        return self.take(np.flatnonzero((self.created_ms >= start_ms) & (self.created_ms <= end_ms)))
+
+    @property
+    def nbytes(self) -> int:
+        return sum(int(array.nbytes) for array in (self.ids, self.latitudes, self.longitudes, self.taken_ms,
+                                                    self.created_ms))
+
+
+class ColumnsCache:
+    """Each user's whole index as columns, per process, for the settings version and sync it
+    was read at; the least recently used goes first past `max_bytes`."""
+
+    def __init__(self, max_bytes: int = 256 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Any, MapColumns] = OrderedDict()
+
+    def get_or_load(self, key: Any, load: Callable[[], MapColumns]) -> MapColumns:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        columns = load()
+        with self._lock:
+            self._entries[key] = columns
+            while sum(c.nbytes for c in self._entries.values()) > self.max_bytes and len(self._entries) > 1:
+                self._entries.popitem(last=False)
+        return columns
+
+
+def _iso_ms(text: str | None) -> int:
+    if not text:
+        return np.iinfo(np.int64).max  # no time: after every other
+    return int(np.datetime64(text.rstrip("Z"), "ms").astype(np.int64))
+
+
+# ------------------------------------------------------------------ requests
+
+
+@dataclass(frozen=True)
+class Viewport:
+    """A map view. West and east may lie outside ±180 (the map's unwrapped longitudes);
+    east - west is at most 360."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+    zoom: int
+
+    def shift(self, longitudes: Floats) -> Floats:
+        """Each longitude moved by whole turns into [west, west + 360)."""
+        return self.west + np.mod(longitudes - self.west, 360.0)
+
+    def contains(self, latitudes: Floats, longitudes: Floats) -> tuple[Mask, Floats]:
+        shifted = self.shift(longitudes)
+        with np.errstate(invalid="ignore"):
+            inside = (latitudes >= self.south) & (latitudes <= self.north) & (shifted <= self.east)
+        return inside, shifted
+
+
+@dataclass(frozen=True)
+class MapQuery:
+    range: SearchQuery
+    viewport: Viewport | None
+    cell: tuple[int, int] | None = None
+    order: str = "desc"
+    offset: int = 0
+    limit: int = 100
+
+
+def _number(args: Mapping[str, str], name: str, low: float, high: float) -> float:
+    raw = args.get(name)
+    try:
+        value = float(raw) if raw not in (None, "") else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not low <= value <= high:
+        raise InvalidQuery(f"{name} must be a number between {low:g} and {high:g}")
+    return value
+
+
+def _whole(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = args.get(name)
+    if raw in (None, ""):
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise InvalidQuery(f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def parse_viewport(args: Mapping[str, str], *, required: bool) -> Viewport | None:
+    names = ("west", "south", "east", "north")
+    given = [name for name in names if args.get(name) not in (None, "")]
+    if not given and not required:
+        return None
+    if len(given) != 4:
+        raise InvalidQuery("west, south, east and north go together (the map's bounds)")
+    west, east = _number(args, "west", -540, 540), _number(args, "east", -540, 540)
+    south, north = _number(args, "south", -90, 90), _number(args, "north", -90, 90)
+    if south > north:
+        raise InvalidQuery("south must not be above north")
+    if west > east:
+        raise InvalidQuery("west must not be east of east (use longitudes beyond 180 across the antimeridian)")
+    if east - west >= 360:
+        west, east = -180.0, 180.0
+    return Viewport(west, south, east, north, _whole(args, "zoom", 0, 0, 24))
+
+
+def parse_map_query(args: Mapping[str, str], *, viewport_required: bool) -> MapQuery:
+    search = parse_query({name: args[name] for name in ("startDate", "endDate") if name in args})
+    viewport = parse_viewport(args, required=viewport_required)
+    cell = None
+    if args.get("cell"):
+        parts = args["cell"].split(":")
+        if len(parts) != 2 or not all(part.lstrip("-").isdigit() and len(part.lstrip("-")) <= 11 for part in parts):
+            raise InvalidQuery("cell must be a cluster's cell, as the clusters give it (x:y)")
+        if viewport is None:
+            raise InvalidQuery("cell goes with the map's bounds and zoom")
+        cell = (int(parts[0]), int(parts[1]))
+    order = args.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise InvalidQuery("order must be asc or desc")
+    return MapQuery(search, viewport, cell, order, _whole(args, "offset", 0, 0, 10_000_000),
+                    _whole(args, "limit", 100, 1, PAGE_LIMIT))
+
+
+# ------------------------------------------------------------------ computing
+
+
+def _pixels(latitudes: Floats, shifted: Floats, zoom: int) -> tuple[Floats, Floats]:
+    scale = 256.0 * 2.0 ** zoom
+    x = (shifted + 180.0) / 360.0 * scale
+    lat = np.radians(np.clip(latitudes, -MAX_MERCATOR_LAT, MAX_MERCATOR_LAT))
+    y = (1.0 - np.log(np.tan(lat) + 1.0 / np.cos(lat)) / math.pi) / 2.0 * scale
+    return x, y
+
+
+def _cells(columns: MapColumns, viewport: Viewport) -> tuple[Ints, Ints, Ints, Floats]:
+    """(indices in view, their cell x, cell y, their shifted longitudes)."""
+    inside, shifted = viewport.contains(columns.latitudes, columns.longitudes)
+    indices = np.flatnonzero(inside)
+    x, y = _pixels(columns.latitudes[indices], shifted[indices], viewport.zoom)
+    return indices, np.floor(x / CELL_PX).astype(np.int64), np.floor(y / CELL_PX).astype(np.int64), shifted[indices]
+
+
+def clusters(columns: MapColumns, viewport: Viewport) -> list[dict[str, Any]]:
+    """One entry a grid cell holding photos: count, centre, bounds, the cell's key and its
+    newest photo's id (a single photo is a cluster of one)."""
+    indices, cx, cy, shifted = _cells(columns, viewport)
+    if indices.size == 0:
+        return []
+    keys = cx * 1_000_003 + cy
+    unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    latitudes = columns.latitudes[indices]
+    lat_sum = np.bincount(inverse, weights=latitudes)
+    lon_sum = np.bincount(inverse, weights=shifted)
+    groups = len(unique)
+    west = np.full(groups, np.inf)
+    east = np.full(groups, -np.inf)
+    south = np.full(groups, np.inf)
+    north = np.full(groups, -np.inf)
+    np.minimum.at(west, inverse, shifted)
+    np.maximum.at(east, inverse, shifted)
+    np.minimum.at(south, inverse, latitudes)
+    np.maximum.at(north, inverse, latitudes)
+    # The newest photo of each cell: columns are sorted by time, so the last index wins.
+    newest = np.zeros(groups, dtype=np.int64)
+    np.maximum.at(newest, inverse, indices)
+    first = np.zeros(groups, dtype=np.int64)
+    first[inverse[::-1]] = np.arange(indices.size)[::-1]
+    out = []
+    for g in range(groups):
+        member = first[g]
+        out.append({
+            "cell": f"{int(cx[member])}:{int(cy[member])}",
+            "count": int(counts[g]),
+            "latitude": float(lat_sum[g] / counts[g]),
+            "longitude": float(lon_sum[g] / counts[g]),
+            "bbox": [float(west[g]), float(south[g]), float(east[g]), float(north[g])],
+            "photoId": columns.ids[newest[g]].decode(),
+        })
+    return out
+
+
+def in_view(columns: MapColumns, viewport: Viewport | None, cell: tuple[int, int] | None = None) -> Ints:
+    """Indices of the photos in the view (all with a position when there is no view), or
+    of one cluster's cell."""
+    if viewport is None:
+        return np.flatnonzero(~np.isnan(columns.latitudes))
+    if cell is None:
+        inside, _ = viewport.contains(columns.latitudes, columns.longitudes)
+        return np.flatnonzero(inside)
+    indices, cx, cy, _ = _cells(columns, viewport)
+    return indices[(cx == cell[0]) & (cy == cell[1])]
+
+
+def histogram(columns: MapColumns, indices: Ints, *, start_ms: int, end_ms: int) -> dict[str, Any]:
+    """Photo counts over the range, in day, week or month bins by its span (UTC)."""
+    span_days = (end_ms - start_ms) / DAY_MS
+    unit = "day" if span_days <= 92 else "week" if span_days <= 3 * 366 else "month"
+    taken = columns.taken_ms[indices]
+    taken = taken[(taken >= start_ms) & (taken <= end_ms)]
+    if unit == "month":
+        first = np.datetime64(start_ms, "ms").astype("datetime64[M]")
+        last = np.datetime64(end_ms, "ms").astype("datetime64[M]")
+        edges = np.arange(first, last + 1).astype("datetime64[ms]").astype(np.int64)
+    else:
+        step = DAY_MS * (1 if unit == "day" else 7)
+        # Weeks start on Monday: the epoch was a Thursday.
+        origin = start_ms - (start_ms % DAY_MS) - ((start_ms // DAY_MS + 3) % 7 * DAY_MS if unit == "week" else 0)
+        edges = np.arange(origin, end_ms + 1, step, dtype=np.int64)
+    counts = np.bincount(np.searchsorted(edges, taken, side="right") - 1, minlength=len(edges))
+    return {
+        "unit": unit,
+        "bins": [{"start": _iso(int(edge)), "count": int(n)} for edge, n in zip(edges, counts, strict=False)],
+    }
+
+
+def page(columns: MapColumns, indices: Ints, *, order: str, offset: int, limit: int) -> list[str]:
+    """The ids of one page of the photos at `indices`, newest or oldest first."""
+    ordered = indices[::-1] if order == "desc" else indices
+    return [value.decode() for value in columns.ids[ordered[offset:offset + limit]]]
+
+
+def _iso(ms: int) -> str:
+    return str(np.datetime64(ms, "ms")) + "Z"

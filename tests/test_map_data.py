@@ -1,0 +1,187 @@
+"""The map's data: clusters with exact counts, the antimeridian, the time histogram and the
+photos of a view or a cluster, as pure functions and through the API (index and live alike)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from fake_immich import ALICE_KEY, FakeImmich
+from service.photos import map_data
+from service.photos.search import InvalidQuery
+from tests.conftest import dispose, error_of, make_app
+
+
+def columns(points: list[tuple[float | None, float | None, str]]) -> map_data.MapColumns:
+    photos = [{"id": f"00000000-0000-4000-8000-{i:012d}", "latitude": lat, "longitude": lon, "takenAt": taken}
+              for i, (lat, lon, taken) in enumerate(points)]
+    return map_data.MapColumns.from_photos(photos)
+
+
+WORLD = map_data.Viewport(-180, -85, 180, 85, 2)
+
+
+def test_clusters_count_every_located_photo_exactly_once():
+    rng = random.Random(7)
+    points = [(rng.uniform(-80, 80), rng.uniform(-180, 180), "2024-01-01T00:00:00.000Z") for _ in range(5000)]
+    points += [(None, None, "2024-01-01T00:00:00.000Z")] * 10
+    found = map_data.clusters(columns(points), WORLD)
+    assert sum(c["count"] for c in found) == 5000
+    assert len({c["cell"] for c in found}) == len(found)
+    for cluster in found:
+        west, south, east, north = cluster["bbox"]
+        assert west <= cluster["longitude"] <= east and south <= cluster["latitude"] <= north
+
+
+def test_a_cluster_of_one_names_its_photo_and_a_bigger_one_its_newest():
+    data = columns([(10.0, 10.0, "2024-01-01T00:00:00.000Z"), (10.0001, 10.0001, "2024-02-01T00:00:00.000Z"),
+                    (-40.0, 100.0, "2024-03-01T00:00:00.000Z")])
+    found = sorted(map_data.clusters(data, map_data.Viewport(-180, -85, 180, 85, 3)), key=lambda c: c["count"])
+    assert [c["count"] for c in found] == [1, 2]
+    assert found[0]["photoId"].endswith("000000000002")
+    assert found[1]["photoId"].endswith("000000000001")
+
+
+def test_photos_either_side_of_the_antimeridian_cluster_together_in_a_view_across_it():
+    data = columns([(-17.7, 179.9, "2024-01-01T00:00:00.000Z"), (-17.7, -179.9, "2024-01-01T00:00:00.000Z")])
+    fiji = map_data.Viewport(170, -25, 190, -10, 4)
+    found = map_data.clusters(data, fiji)
+    assert [c["count"] for c in found] == [2]
+    assert 179 < found[0]["longitude"] < 181  # drawn where the view is, not at its opposite edge
+
+
+def test_a_cells_photos_are_exactly_its_clusters_members():
+    rng = random.Random(3)
+    points = [(48 + rng.random(), 2 + rng.random(), "2024-01-01T00:00:00.000Z") for _ in range(2000)]
+    data = columns(points)
+    view = map_data.Viewport(0, 45, 5, 50, 9)
+    for cluster in map_data.clusters(data, view):
+        x, y = (int(part) for part in cluster["cell"].split(":"))
+        assert map_data.in_view(data, view, (x, y)).size == cluster["count"]
+
+
+def test_the_histogram_bins_by_day_week_or_month_by_the_ranges_span():
+    data = columns([(1.0, 1.0, "2024-01-01T10:00:00.000Z"), (1.0, 1.0, "2024-01-03T10:00:00.000Z"),
+                    (1.0, 1.0, "2024-01-03T11:00:00.000Z"), (1.0, 1.0, "2024-03-15T00:00:00.000Z")])
+    everything = np.arange(4)
+    start = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000)
+    days = map_data.histogram(data, everything, start_ms=start,
+                              end_ms=int(datetime(2024, 1, 31, tzinfo=UTC).timestamp() * 1000))
+    assert days["unit"] == "day" and len(days["bins"]) == 31
+    assert [b["count"] for b in days["bins"][:3]] == [1, 0, 2]
+    assert days["bins"][0]["start"] == "2024-01-01T00:00:00.000Z"
+    months = map_data.histogram(data, everything, start_ms=start,
+                                end_ms=int(datetime(2028, 12, 31, tzinfo=UTC).timestamp() * 1000))
+    assert months["unit"] == "month" and months["bins"][2] == {"start": "2024-03-01T00:00:00.000Z", "count": 1}
+    weeks = map_data.histogram(data, everything, start_ms=start,
+                               end_ms=int(datetime(2024, 12, 31, tzinfo=UTC).timestamp() * 1000))
+    assert weeks["unit"] == "week" and weeks["bins"][0]["count"] == 3  # Monday 1 January's week
+    assert sum(b["count"] for b in weeks["bins"]) == 4
+
+
+@pytest.mark.parametrize("args, wording", [
+    ({"west": "1", "south": "2", "east": "3"}, "go together"),
+    ({"west": "10", "south": "2", "east": "3", "north": "4"}, "west"),
+    ({"west": "1", "south": "5", "east": "3", "north": "4"}, "south"),
+    ({"west": "1", "south": "2", "east": "3", "north": "95"}, "north"),
+    ({"west": "x", "south": "2", "east": "3", "north": "4"}, "west"),
+    ({"west": "1", "south": "2", "east": "3", "north": "4", "zoom": "99"}, "zoom"),
+])
+def test_bad_bounds_are_refused_naming_the_field(args, wording):
+    with pytest.raises(InvalidQuery, match=wording):
+        map_data.parse_viewport(args, required=True)
+
+
+# ------------------------------------------------------------------ through the API
+
+RANGE = "startDate=2000-01-01T00:00:00Z&endDate=2030-12-31T23:59:59Z"
+VIEW = "west=-180&south=-90&east=180&north=90&zoom=2"
+
+
+@pytest.fixture
+def own_fake():
+    server = FakeImmich().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(settings):
+    return {**settings, "INDEX_ENABLED": "true", "SEARCH_CACHE_SECONDS": "60"}
+
+
+def signed_in_with_index(app, own_fake):
+    from service.components import components
+    from tests.conftest import Auth
+
+    client = app.test_client()
+    headers = Auth(app, client).bearer("alice@example.com")
+    body = {"serverUrl": own_fake.url, "apiKey": ALICE_KEY, "enabled": True}
+    assert client.put("/api/users/me/immich-config", json=body, headers=headers).status_code == 200
+    assert components(app).index_syncer.wait_idle(30)
+    return client, headers
+
+
+def get(client, headers, path, query):
+    response = client.get(f"/api/users/me/immich/map/{path}?{query}", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["data"]
+
+
+def test_the_map_answers_alike_from_the_index_and_from_immich(app, settings, own_fake):
+    own_fake.add_bulk_assets(ALICE_KEY, 3000, start="2022-01-01T00:00:00Z", end="2022-12-31T00:00:00Z")
+    client, headers = signed_in_with_index(app, own_fake)
+    live = make_app({**settings, "INDEX_ENABLED": "false"})
+    try:
+        live_client = live.test_client()
+        for path, query in (("clusters", f"{RANGE}&{VIEW}"), ("histogram", f"{RANGE}&{VIEW}"),
+                            ("photos", f"{RANGE}&{VIEW}&limit=50&offset=10")):
+            indexed, direct = get(client, headers, path, query), get(live_client, headers, path, query)
+            assert indexed.pop("source") == "index" and direct.pop("source") == "live"
+            assert indexed.pop("indexedAt") and direct.pop("indexedAt") is None
+            assert indexed == direct, path
+        clusters = get(client, headers, "clusters", f"{RANGE}&{VIEW}")
+        search = client.get(f"/api/users/me/immich/photos/search?{RANGE}", headers=headers).get_json()["data"]
+        located = [p for p in search["photos"] if p["latitude"] is not None]
+        assert clusters["inViewCount"] == len(located)
+        assert clusters["totalCount"] == search["totalCount"]
+        assert clusters["withoutLocationCount"] == search["totalCount"] - len(located)
+    finally:
+        dispose(live)
+
+
+def test_a_clusters_grid_pages_through_exactly_its_photos(app, own_fake):
+    own_fake.add_bulk_assets(ALICE_KEY, 1500, start="2023-03-01T00:00:00Z", end="2023-03-31T00:00:00Z",
+                             center=(48.85, 2.35), spread_km=5)
+    client, headers = signed_in_with_index(app, own_fake)
+    view = "west=2.2&south=48.7&east=2.5&north=49.0&zoom=8"
+    biggest = max(get(client, headers, "clusters", f"{RANGE}&{view}")["clusters"], key=lambda c: c["count"])
+    seen, offset = [], 0
+    while True:
+        page = get(client, headers, "photos", f"{RANGE}&{view}&cell={biggest['cell']}&offset={offset}&limit=500")
+        assert page["totalCount"] == biggest["count"]
+        seen += page["photos"]
+        offset += 500
+        if offset >= page["totalCount"]:
+            break
+    assert len(seen) == len({p["id"] for p in seen}) == biggest["count"]
+    times = [p["takenAt"] for p in seen]
+    assert times == sorted(times, reverse=True)  # newest first
+    assert seen[0]["id"] == biggest["photoId"]
+    assert all(p["thumbnailUrl"].endswith("/thumbnail") for p in seen)
+
+
+def test_the_map_refuses_bad_bounds_and_other_users(app, client, auth, own_fake):
+    client, headers = signed_in_with_index(app, own_fake)
+    bad = client.get(f"/api/users/me/immich/map/clusters?{RANGE}&west=5&south=1&east=2&north=3",
+                     headers=headers)
+    assert bad.status_code == 400 and "west" in error_of(bad)
+    missing = client.get(f"/api/users/me/immich/map/clusters?{RANGE}", headers=headers)
+    assert missing.status_code == 400
+    bob = auth.bearer("bob@example.com")
+    me = client.get("/api/users/me", headers=headers).get_json()["data"]["id"]
+    assert client.get(f"/api/users/{me}/immich/map/clusters?{RANGE}&{VIEW}", headers=bob).status_code == 403
+    assert client.get(f"/api/users/me/immich/map/clusters?{RANGE}&{VIEW}", headers=bob).status_code == 409
