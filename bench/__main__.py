@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
         server_side = [name for name in args.only if name != "geo"]
         if server_side:
-            from tests.fake_immich import BOB_KEY
+            from fake_immich import BOB_KEY
 
             key = BOB_KEY
             step("starting the fake Immich (its own process) and Photo Atlas (gunicorn)")

@@ -18,7 +18,7 @@ CALL_TIMEOUT = 120.0
 
 
 def _serve(conn: Connection, latency: float) -> None:
-    from tests.fake_immich import FakeImmich
+    from fake_immich import FakeImmich
 
     fake = FakeImmich(latency=latency).start()
     conn.send(("ready", fake.url))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from redis import Redis
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from service.components import Components
 from service.config import ConfigError, load_config
 from service.json_provider import OrjsonProvider
 
@@ -52,53 +54,59 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from service.auth.tokens import init_revocations
-    from service.crypto import KeyRing
+    from service.auth.jwt_callbacks import register_jwt_callbacks
     from service.extensions import db, jwt, limiter
-    from service.immich.client import Timeouts, Upstreams
-    from service.immich.url_policy import UrlPolicy, system_resolver
-    from service.photos.search_cache import SearchCache
-    from service.photos.shared_search_cache import SharedSearchCache
-    from service.request_log import ContextExecutor
 
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
-    app.extensions["key_ring"] = KeyRing(app.config["ENCRYPTION_KEYS"])
-    try:
-        policy = UrlPolicy.parse(app.config["ALLOWED_IMMICH_HOSTS"])
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    app.extensions["upstreams"] = Upstreams(
-        policy=policy,
-        resolver=app.config.get("RESOLVER") or system_resolver,
-        timeouts=Timeouts(
-            connect=app.config["IMMICH_CONNECT_TIMEOUT"],
-            read=app.config["IMMICH_READ_TIMEOUT"],
-            deadline=app.config["IMMICH_DEADLINE"],
-            breaker_failures=app.config["IMMICH_BREAKER_FAILURES"],
-            breaker_seconds=app.config["IMMICH_BREAKER_SECONDS"],
-        ),
-        max_concurrency=app.config["IMMICH_MAX_CONCURRENCY"],
-    )
-    # Search pages run on these threads in the request's context, so their log lines
-    # keep its request id.
-    app.extensions["search_executor"] = ContextExecutor(
-        ThreadPoolExecutor(max_workers=32, thread_name_prefix="immich-pages")
-    )
-    cache_seconds = app.config["SEARCH_CACHE_SECONDS"]
-    if app.config["REDIS_URL"]:
-        redis = app.extensions["redis"] = Redis.from_url(app.config["REDIS_URL"], socket_timeout=5)
-        # Several app processes share one cache, and single flight holds across them.
-        app.extensions["search_cache"] = SharedSearchCache(redis, ttl_seconds=cache_seconds)
-    else:
-        app.extensions["search_cache"] = SearchCache(ttl_seconds=cache_seconds)
-
+    build_components(app.config).install(app)
     db.init_app(app)
     jwt.init_app(app)
+    register_jwt_callbacks(jwt)
     limiter.init_app(app)
-    init_revocations(app)
+
+
+def build_components(config: Mapping[str, Any]) -> Components:
+    """Every shared component, from the config alone."""
+    from service.auth.revocation import DatabaseRevocations, RedisRevocations
+    from service.crypto import KeyRing
+    from service.immich.client import UpstreamLimits, Upstreams
+    from service.immich.url_policy import UrlPolicy, system_resolver
+    from service.photos.search_cache import SearchCache
+    from service.photos.shared_search_cache import SharedSearchCache
+    from service.request_log import ContextExecutor
+
+    try:
+        policy = UrlPolicy.parse(config["ALLOWED_IMMICH_HOSTS"])
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    redis = Redis.from_url(config["REDIS_URL"], socket_timeout=5) if config["REDIS_URL"] else None
+    cache_seconds = config["SEARCH_CACHE_SECONDS"]
+    return Components(
+        key_ring=KeyRing(config["ENCRYPTION_KEYS"]),
+        upstreams=Upstreams(
+            policy=policy,
+            resolver=config.get("RESOLVER") or system_resolver,
+            limits=UpstreamLimits(
+                connect=config["IMMICH_CONNECT_TIMEOUT"],
+                read=config["IMMICH_READ_TIMEOUT"],
+                deadline=config["IMMICH_DEADLINE"],
+                breaker_failures=config["IMMICH_BREAKER_FAILURES"],
+                breaker_seconds=config["IMMICH_BREAKER_SECONDS"],
+            ),
+            max_concurrency=config["IMMICH_MAX_CONCURRENCY"],
+        ),
+        # Search pages run on these threads in the request's context, so their log lines
+        # keep its request id.
+        search_executor=ContextExecutor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="immich-pages")),
+        # With Redis, several app processes share one cache, and single flight holds across them.
+        search_cache=(SharedSearchCache(redis, ttl_seconds=cache_seconds) if redis
+                      else SearchCache(ttl_seconds=cache_seconds)),
+        revocations=RedisRevocations(redis) if redis else DatabaseRevocations(),
+        redis=redis,
+    )
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -13,7 +13,7 @@ from service.auth import accounts
 from service.db import alembic_config, upgrade_database
 from service.doctor import register_doctor
 from service.extensions import db
-from service.immich.config import rotate_all_keys
+from service.immich.settings import rotate_all_keys
 from service.models import User
 
 

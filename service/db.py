@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,15 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+EXTENSION_KEY = "db"
+
+
+@dataclass(frozen=True)
+class BoundDatabase:
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
 
 
 class Database:
@@ -29,19 +39,23 @@ class Database:
         engine = create_engine(url, **options)
         if url.startswith("sqlite"):
             event.listen(engine, "connect", _sqlite_pragmas)
-        app.extensions["db"] = {"engine": engine, "sessionmaker": sessionmaker(engine)}
+        app.extensions[EXTENSION_KEY] = BoundDatabase(engine, sessionmaker(engine))
         app.teardown_appcontext(self._close_session)
+
+    @staticmethod
+    def bound(app: Flask | None = None) -> BoundDatabase:
+        found: BoundDatabase = (app or current_app).extensions[EXTENSION_KEY]
+        return found
 
     @property
     def engine(self) -> Engine:
-        engine: Engine = current_app.extensions["db"]["engine"]
-        return engine
+        return self.bound().engine
 
     @property
     def session(self) -> Session:
         """The current app context's session; closed when the context ends."""
         if "db_session" not in g:
-            g.db_session = current_app.extensions["db"]["sessionmaker"]()
+            g.db_session = self.bound().sessionmaker()
         session: Session = g.db_session
         return session
 
@@ -68,5 +82,4 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 def upgrade_database(app: Flask, revision: str = "head") -> None:
     """Apply the migrations to the app's database."""
-    engine = app.extensions["db"]["engine"]
-    command.upgrade(alembic_config(engine), revision)
+    command.upgrade(alembic_config(Database.bound(app).engine), revision)

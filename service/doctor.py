@@ -21,8 +21,9 @@ from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from service.components import components
 from service.crypto import KeyRing, KeyUnreadable
-from service.db import alembic_config
+from service.db import Database, alembic_config
 from service.models import ImmichConfig
 
 MIN_SECRET_LENGTH = 32
@@ -43,7 +44,7 @@ class Check:
 
 
 def _engine(app: Flask) -> Engine:
-    engine: Engine = app.extensions["db"]["engine"]
+    engine: Engine = Database.bound(app).engine
     return engine
 
 
@@ -83,7 +84,7 @@ def check_migrations(app: Flask) -> Check:
 
 
 def check_encryption(app: Flask) -> Check:
-    ring: KeyRing = app.extensions["key_ring"]
+    ring: KeyRing = components(app).key_ring
     owner = uuid.uuid4()
     probe = uuid.uuid4().hex
     try:
@@ -103,7 +104,7 @@ def _keys(app: Flask) -> list[str]:
 def check_stored_keys(app: Flask) -> Check:
     """Every stored Immich API key must decrypt; only counts are reported."""
     engine = _engine(app)
-    ring: KeyRing = app.extensions["key_ring"]
+    ring: KeyRing = components(app).key_ring
     newest = Fernet(_keys(app)[0])
     try:
         if not inspect(engine).has_table(ImmichConfig.__tablename__):
@@ -137,7 +138,7 @@ def check_stored_keys(app: Flask) -> Check:
 
 
 def check_redis(app: Flask) -> Check:
-    redis = app.extensions.get("redis")
+    redis = components(app).redis
     if redis is None:
         if app.config["PRODUCTION"]:
             return Check("redis", True, "REDIS_URL not set: login throttling counts per process",

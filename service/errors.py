@@ -1,4 +1,8 @@
-"""One error shape: ApiError anywhere becomes {"success": false, "error": message} on /api."""
+"""One error shape. Every error a client may see is an AppError whose class declares its HTTP
+status (and, where the browser must tell kinds apart, a machine-readable `code`); one handler
+turns any of them into {"success": false, "error": message[, "code": code]} on /api and an
+HTML page elsewhere. This module sits at the bottom: it imports no feature module.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,9 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
-
-from service.immich.client import ImmichCircuitOpen, ImmichError, ImmichNotFound, ImmichTimeout
 
 log = logging.getLogger(__name__)
 
@@ -32,22 +34,63 @@ MESSAGES = {
 }
 
 
-class ApiError(Exception):
-    """An error the client should see, with its HTTP status and a human message."""
+class AppError(Exception):
+    """An error the client should see. Subclasses set `status`, a default `message` and
+    optionally `code`; `message` must be safe to show (no address, key or upstream body)."""
 
-    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None):
+    status: int = 500
+    code: str | None = None
+    message: str = "Internal server error"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        if message:
+            self.message = message
+        self.headers: dict[str, str] = {}
+
+
+class ApiError(AppError):
+    """An error whose status is chosen where it is raised (routing-level failures)."""
+
+    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
-        self.message = message
         self.headers = headers or {}
+
+
+class InvalidInput(AppError):
+    """Bad input from the client; the message names the field."""
+
+    status = 400
+
+
+class Forbidden(AppError):
+    status = 403
+    message = MESSAGES[403]
+
+
+class RetryLater(AppError):
+    """A dependency is briefly unavailable; the client may retry after `retry_after` seconds."""
+
+    status = 503
+    message = "Service unavailable; try again shortly"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 def envelope(data: Any, status: int = 200) -> tuple[Response, int]:
     return jsonify({"success": True, "data": data}), status
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    response = jsonify({"success": False, "error": message})
+def error_response(status: int, message: str, headers: dict[str, str] | None = None,
+                   code: str | None = None) -> Response:
+    body: dict[str, Any] = {"success": False, "error": message}
+    if code:
+        body["code"] = code
+    response = jsonify(body)
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -62,30 +105,20 @@ def _page(status: int, message: str) -> tuple[str, int]:
     return render_template("error.html", status=status, message=message), status
 
 
-def _is_disconnect(error: Exception) -> bool:
-    from sqlalchemy.exc import InterfaceError, OperationalError
+def _reply(status: int, message: str, headers: dict[str, str] | None = None, code: str | None = None) -> Any:
+    if wants_json():
+        return error_response(status, message, headers, code)
+    return _page(status, message)
 
+
+def _is_disconnect(error: Exception) -> bool:
     return isinstance(error, OperationalError | InterfaceError)
 
 
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def handle_api_error(error: ApiError) -> Any:
-        if wants_json():
-            return error_response(error.status, error.message, error.headers)
-        return _page(error.status, error.message)
-
-    @app.errorhandler(ImmichError)
-    def handle_immich_error(error: ImmichError) -> Any:
-        # An Immich 401 is never passed on as a 401: that would sign our user out.
-        if isinstance(error, ImmichCircuitOpen):
-            return handle_api_error(ApiError(503, error.message, headers={"Retry-After": str(error.retry_after)}))
-        status = 502
-        if isinstance(error, ImmichNotFound):
-            status = 404
-        elif isinstance(error, ImmichTimeout):
-            status = 504
-        return handle_api_error(ApiError(status, error.message))
+    @app.errorhandler(AppError)
+    def handle_app_error(error: AppError) -> Any:
+        return _reply(error.status, error.message, error.headers, error.code)
 
     @app.errorhandler(DBAPIError)
     @app.errorhandler(PoolTimeout)
@@ -93,21 +126,17 @@ def register_error_handlers(app: Flask) -> None:
         # Only connection loss is "unavailable"; any other database error is our bug.
         if isinstance(error, DBAPIError) and not error.connection_invalidated and not _is_disconnect(error):
             return handle_unexpected(error)
-        log.warning("database unavailable: %s", type(error).__name__)
-        return handle_api_error(ApiError(503, "The database is unavailable; try again shortly",
-                                         headers={"Retry-After": "5"}))
+        log.warning("database unavailable: %s", type(error).__name__, extra={"dependency": "database"})
+        return handle_app_error(RetryLater("The database is unavailable; try again shortly"))
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException) -> Any:
         status = error.code or 500
-        message = MESSAGES.get(status, error.name)
         headers = {}
         valid_methods = getattr(error, "valid_methods", None)
         if status == 405 and valid_methods:
             headers["Allow"] = ", ".join(valid_methods)
-        if wants_json():
-            return error_response(status, message, headers)
-        return _page(status, message)
+        return _reply(status, MESSAGES.get(status, error.name), headers)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Any:

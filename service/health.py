@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.components import components
 from service.errors import envelope, error_response
-from service.extensions import limiter
+from service.extensions import db, limiter
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ limiter.exempt(bp)
 
 def database_reachable() -> bool:
     try:
-        with current_app.extensions["db"]["engine"].connect() as connection:
+        with db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as exc:
         log.warning("readiness: database unreachable (%s)", type(exc).__name__)
@@ -31,7 +32,7 @@ def database_reachable() -> bool:
 
 
 def redis_reachable() -> bool:
-    redis = current_app.extensions.get("redis")
+    redis = components().redis
     if redis is None:
         return True
     try:
@@ -56,7 +57,7 @@ def healthz() -> Any:
 @bp.get("/readyz")
 def readyz() -> Any:
     checks = {"database": database_reachable()}
-    if current_app.extensions.get("redis") is not None:
+    if components().redis is not None:
         checks["Redis"] = redis_reachable()
     down = [name for name, up in checks.items() if not up]
     if down:

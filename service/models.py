@@ -50,6 +50,8 @@ class ImmichConfig(Base):
     server_url: Mapped[str] = mapped_column(String(2048))
     api_key_ciphertext: Mapped[str] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # New on every save: what caches key their entries by.
+    version: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

@@ -1,4 +1,4 @@
-"""Reading request input: each helper raises a 400 ApiError naming the field."""
+"""Reading request input: each helper raises InvalidInput (a 400) naming the field."""
 
 from __future__ import annotations
 
@@ -7,21 +7,21 @@ from typing import Any
 from flask import request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from service.errors import ApiError
+from service.errors import InvalidInput
 
 
 def json_object() -> dict[str, Any]:
     """The request body as a JSON object, or a 400."""
     if not request.is_json:
-        raise ApiError(400, "Send a JSON object with Content-Type: application/json")
+        raise InvalidInput("Send a JSON object with Content-Type: application/json")
     try:
         body = request.get_json(silent=False)
     except BadRequest as exc:
         if isinstance(exc, RequestEntityTooLarge):
             raise
-        raise ApiError(400, "The request body is not valid JSON") from None
+        raise InvalidInput("The request body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise ApiError(400, "The request body must be a JSON object")
+        raise InvalidInput("The request body must be a JSON object")
     return body
 
 
@@ -35,19 +35,19 @@ def text_field(body: dict[str, Any], name: str, *, max_length: int, required: bo
     value = body.get(name)
     if value is None:
         if required:
-            raise ApiError(400, f"{name} is required")
+            raise InvalidInput(f"{name} is required")
         return None
     if not isinstance(value, str) or (required and not value.strip()):
-        raise ApiError(400, f"{name} must be a non-empty string")
+        raise InvalidInput(f"{name} must be a non-empty string")
     if len(value) > max_length:
-        raise ApiError(400, f"{name} must be at most {max_length} characters")
+        raise InvalidInput(f"{name} must be at most {max_length} characters")
     if "\x00" in value:
-        raise ApiError(400, f"{name} must not contain NUL characters")
+        raise InvalidInput(f"{name} must not contain NUL characters")
     return value
 
 
 def bool_field(body: dict[str, Any], name: str) -> bool:
     value = body.get(name)
     if not isinstance(value, bool):
-        raise ApiError(400, f"{name} is required and must be true or false")
+        raise InvalidInput(f"{name} is required and must be true or false")
     return value

@@ -6,18 +6,20 @@ import hashlib
 import socket
 import threading
 import time
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
 import pytest
 import requests
 
-from tests.fake_immich import (
+from fake_immich import (
     ALICE_ID,
     ALICE_KEY,
     ALICE_KEY_NO_DOWNLOAD,
     ALICE_KEY_NO_READ,
+    ALICE_KEY_NO_UPDATE,
     ALICE_KEY_NO_VIEW,
     BOB_ID,
     BOB_KEY,
@@ -66,8 +68,19 @@ def http():
         yield session
 
 
+@pytest.fixture
+def fresh():
+    """A fake of its own, for tests that change the library."""
+    with FakeImmich() as server:
+        yield server
+
+
 def search(http, fake, key=ALICE_KEY, **body):
     return http.post(f"{fake.url}/api/search/metadata", json=body, headers={"x-api-key": key})
+
+
+def put(http, fake, path, body, key=ALICE_KEY):
+    return http.put(f"{fake.url}{path}", json=body, headers={"x-api-key": key})
 
 
 def get(http, fake, path, key=ALICE_KEY, **kwargs):
@@ -502,6 +515,290 @@ def test_large_original_is_streamed(http, fake):
     assert digest.hexdigest() == hashlib.sha256(fake.original_bytes(asset.id)).hexdigest()
 
 
+# ---- what a library-index sync needs --------------------------------------------------------
+
+ASSET_REQUIRED = {
+    "checksum", "createdAt", "deviceAssetId", "deviceId", "duration", "fileCreatedAt", "fileModifiedAt",
+    "hasMetadata", "height", "id", "isArchived", "isEdited", "isFavorite", "isOffline", "isTrashed",
+    "localDateTime", "originalFileName", "originalPath", "ownerId", "thumbhash", "type", "updatedAt",
+    "visibility", "width",
+}  # AssetResponseDto's required properties in seed 001
+BUCKET_REQUIRED = {
+    "city", "country", "duration", "fileCreatedAt", "id", "isFavorite", "isImage", "isTrashed",
+    "livePhotoVideoId", "localOffsetHours", "ownerId", "projectionType", "ratio", "thumbhash", "visibility",
+}  # TimeBucketAssetResponseDto's
+
+
+def now_iso() -> str:
+    """The current time, and a moment later: whatever changes next is strictly after it."""
+    mark = iso(datetime.now(UTC))
+    time.sleep(0.002)
+    return mark
+
+
+def local_month(item: dict) -> str:
+    return item["localDateTime"][:7] + "-01"
+
+
+def live_assets(http, fake, key=ALICE_KEY, **body) -> dict[str, dict]:
+    ids, pages = collect(http, fake, key, size=1000, withExif=True, **body)
+    return {item["id"]: item for page in pages for item in page["items"]}
+
+
+def test_assets_carry_what_an_index_needs(http, fake):
+    items = live_assets(http, fake, withDeleted=True)
+    assert len(items) == len(fake.assets_of("alice"))
+    for item in items.values():
+        assert ASSET_REQUIRED <= set(item)
+        assert item["updatedAt"] >= item["createdAt"]
+        exif = item["exifInfo"]
+        assert {"city", "state", "country", "latitude", "longitude", "dateTimeOriginal"} <= set(exif)
+    assert {i for i, item in items.items() if item["thumbhash"] is None} == set(fake.special["no_thumbhash"])
+    assert all(items[i]["isTrashed"] for i in fake.special["trashed"])
+    paris = items[fake.special["non_ascii"]]
+    assert paris["exifInfo"]["state"] == "Île-de-France" and paris["localDateTime"] == "2024-07-14T13:00:00.000Z"
+
+
+def test_updated_after_brings_changes_and_trashed_assets_only_with_deleted(http, fresh):
+    changed, trashed = fresh.special["non_ascii"], fresh.special["heic"]
+    mark = now_iso()
+    fresh.change_asset(changed, is_favorite=True)
+    fresh.trash(trashed)
+    (added,) = fresh.add_assets(ALICE_KEY, {"taken": "2024-05-01T10:00:00Z", "latitude": 1.5, "longitude": 2.5})
+    assert set(live_assets(http, fresh, updatedAfter=mark)) == {changed, added}
+    with_deleted = live_assets(http, fresh, updatedAfter=mark, withDeleted=True)
+    assert set(with_deleted) == {changed, added, trashed}
+    assert with_deleted[trashed]["isTrashed"] is True and with_deleted[changed]["isFavorite"] is True
+    assert all(item["updatedAt"] >= mark for item in with_deleted.values())
+    assert changed not in live_assets(http, fresh, updatedBefore=mark, withDeleted=True)
+    # A trash filter implies withDeleted, as in Immich.
+    assert set(live_assets(http, fresh, trashedAfter=mark)) == {trashed}
+    fresh.restore(trashed)
+    assert not live_assets(http, fresh, trashedAfter=mark)
+    assert live_assets(http, fresh, updatedAfter=mark)[trashed]["isTrashed"] is False
+
+
+def expected_buckets(fake, user="alice", trashed=False) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for a in fake.assets_of(user):
+        if a.is_trashed == trashed and a.visibility in ("archive", "timeline"):
+            month = datetime.fromtimestamp(a.local_ms / 1000, UTC).strftime("%Y-%m-01")
+            counts[month] = counts.get(month, 0) + 1
+    return counts
+
+
+def buckets(http, fake, key=ALICE_KEY, **params) -> list[dict]:
+    r = get(http, fake, "/api/timeline/buckets", key=key, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_buckets_count_local_months_and_lose_what_is_deleted_for_good(http, fresh):
+    got = buckets(http, fresh)
+    assert [b["timeBucket"] for b in got] == sorted(expected_buckets(fresh), reverse=True)
+    assert {b["timeBucket"]: b["count"] for b in got} == expected_buckets(fresh)
+    ascending = buckets(http, fresh, order="asc")
+    assert ascending == got[::-1]
+    trash = {b["timeBucket"]: b["count"] for b in buckets(http, fresh, isTrashed="true")}
+    assert trash == expected_buckets(fresh, trashed=True)
+    # New York, midnight UTC on New Year's Day: still December where it was taken.
+    boundary = fresh.special["boundary"]
+    december = next(b["count"] for b in got if b["timeBucket"] == "2023-12-01")
+    bucket = get(http, fresh, "/api/timeline/bucket", params={"timeBucket": "2023-12-01"}).json()
+    assert boundary in bucket["id"] and len(bucket["id"]) == december
+
+    fresh.delete_permanently(boundary)
+    after = {b["timeBucket"]: b["count"] for b in buckets(http, fresh)}
+    assert after["2023-12-01"] == december - 1
+    assert boundary not in get(http, fresh, "/api/timeline/bucket", params={"timeBucket": "2023-12-01"}).json()["id"]
+    assert boundary not in live_assets(http, fresh, withDeleted=True)
+    for suffix, permission in (("", "asset.read"), ("/thumbnail", "asset.view"), ("/original", "asset.download")):
+        r = get(http, fresh, f"/api/assets/{boundary}{suffix}")
+        assert r.status_code == 400 and error_body(r)["message"] == f"Not found or no {permission} access"
+
+
+def test_a_bucket_is_columnar(http, fake):
+    month = "2024-07-01"
+    r = get(http, fake, "/api/timeline/bucket", params={"timeBucket": month, "withCoordinates": "true"})
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/json; charset=utf-8"
+    bucket = r.json()
+    assert set(bucket) == BUCKET_REQUIRED | {"latitude", "longitude"}
+    assert len({len(column) for column in bucket.values()}) == 1
+    expected = sorted(
+        (
+            a
+            for a in fake.assets_of("alice")
+            if not a.is_trashed and a.visibility in ("archive", "timeline")
+            and datetime.fromtimestamp(a.local_ms / 1000, UTC).strftime("%Y-%m-01") == month
+        ),
+        key=lambda a: (a.sort_ms, a.id),
+        reverse=True,
+    )
+    assert bucket["id"] == [a.id for a in expected] and expected
+    row = bucket["id"].index(fake.special["non_ascii"])
+    assert bucket["fileCreatedAt"][row] == "2024-07-14T12:00:00"  # PostgreSQL's timestamp, no zone
+    assert bucket["localOffsetHours"][row] == 1 and bucket["city"][row] == "Paris"
+    assert bucket["isImage"][row] is True and bucket["duration"][row] is None
+    assert bucket["latitude"][row] == fake.asset(fake.special["non_ascii"]).latitude
+    assert bucket["isTrashed"] == [False] * len(expected)
+    plain = get(http, fake, "/api/timeline/bucket", params={"timeBucket": month, "order": "asc"}).json()
+    assert set(plain) == BUCKET_REQUIRED and plain["id"] == bucket["id"][::-1]
+    empty = get(http, fake, "/api/timeline/bucket", params={"timeBucket": "1999-01-01"}).json()
+    assert set(empty) == BUCKET_REQUIRED and all(column == [] for column in empty.values())
+    video = fake.asset(fake.special["videos"][0])
+    month = datetime.fromtimestamp(video.local_ms / 1000, UTC).strftime("%Y-%m-01")
+    bucket = get(http, fake, "/api/timeline/bucket", params={"timeBucket": month}).json()
+    row = bucket["id"].index(video.id)
+    assert bucket["isImage"][row] is False and bucket["duration"][row] == video.duration
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "message"),
+    [
+        ({}, 400, ["timeBucket must be a string"]),
+        ({"timeBucket": "2024-01-01", "isFavorite": "yes"}, 400, ["isFavorite must be a boolean value"]),
+        ({"timeBucket": "2024-01-01", "userId": BOB_ID}, 400, "Not found or no timeline.read access"),
+        ({"timeBucket": "2024-01-01", "withPartners": "true"}, 400,
+         "withPartners is only supported for non-archived, non-trashed, non-favorited, non-locked assets"),
+        ({"timeBucket": "2024-01-01", "visibility": "locked"}, 401, "Elevated permission is required"),
+        ({"timeBucket": "January"}, 500, "Failed to get time bucket"),
+    ],
+)
+def test_bucket_refusals(http, fake, params, status, message):
+    r = get(http, fake, "/api/timeline/bucket", params=params)
+    assert r.status_code == status and error_body(r)["message"] == message
+
+
+def test_statistics(http, fake):
+    def stats(key=ALICE_KEY, **params):
+        return get(http, fake, "/api/assets/statistics", key=key, params=params)
+
+    mine = [a for a in fake.assets_of("alice") if a.visibility in ("archive", "timeline")]
+
+    def count(assets):
+        images = sum(a.type == "IMAGE" for a in assets)
+        return {"images": images, "videos": len(assets) - images, "total": len(assets)}
+
+    assert stats().json() == count([a for a in mine if not a.is_trashed])
+    assert stats(isTrashed="true").json() == count([a for a in mine if a.is_trashed]) == {
+        "images": 7, "videos": 1, "total": 8,
+    }
+    assert stats(isFavorite="true").json() == count([a for a in mine if a.is_favorite and not a.is_trashed])
+    assert stats(visibility="archive").json() == {"images": 2, "videos": 0, "total": 2}
+    r = stats(key=ALICE_KEY_NO_READ)
+    assert r.status_code == 403 and error_body(r)["message"] == "Missing required permission: asset.statistics"
+    assert stats(isTrashed="maybe").json()["message"] == ["isTrashed must be a boolean value"]
+
+
+def test_put_asset_needs_asset_update_and_bumps_updated_at(http, fresh):
+    asset = fresh.asset(fresh.special["non_ascii"])
+    path = f"/api/assets/{asset.id}"
+    r = put(http, fresh, path, {"isFavorite": not asset.is_favorite}, key=ALICE_KEY_NO_UPDATE)
+    assert r.status_code == 403
+    assert error_body(r)["message"] == "Missing required permission: asset.update"
+    before = get(http, fresh, path).json()
+    r = put(http, fresh, path, {"isFavorite": not asset.is_favorite, "description": "Quatorze juillet"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert ASSET_REQUIRED <= set(body) and body["owner"]["id"] == ALICE_ID
+    assert body["isFavorite"] is not asset.is_favorite and body["exifInfo"]["description"] == "Quatorze juillet"
+    assert body["updatedAt"] > before["updatedAt"]
+    r = put(http, fresh, path, {"isFavorite": True}, key=BOB_KEY)
+    assert r.status_code == 400 and error_body(r)["message"] == "Not found or no asset.update access"
+    r = put(http, fresh, path, {"longitude": 2.35})
+    assert error_body(r)["message"] == ["latitude should not be empty", "latitude must be a latitude string or number"]
+    r = put(http, fresh, path, {"latitude": 91, "longitude": 2.35, "rating": 9, "dateTimeOriginal": "soon"})
+    assert error_body(r)["message"] == [
+        "dateTimeOriginal must be a valid ISO 8601 date string",
+        "latitude must be a latitude string or number",
+        "rating must not be greater than 5",
+    ]
+    r = put(http, fresh, "/api/assets", {"ids": [asset.id, fresh.special["heic"]], "isFavorite": True})
+    assert r.status_code == 204 and r.content == b""
+    assert fresh.asset(asset.id).is_favorite and fresh.asset(fresh.special["heic"]).is_favorite
+    r = put(http, fresh, "/api/assets", {"ids": [asset.id, fresh.bob_special["no_gps"][0]], "isFavorite": False})
+    assert r.status_code == 400 and fresh.asset(asset.id).is_favorite
+
+
+def test_an_exif_edit_moves_updated_at_only_when_metadata_extraction_follows(http, fresh):
+    asset_id = fresh.special["non_ascii"]
+    path = f"/api/assets/{asset_id}"
+    tokyo = {"latitude": 35.68, "longitude": 139.69}
+
+    # The job chain does not run (a paused queue, a read-only library): only the exif changes.
+    fresh.extract_metadata_after_edit = False
+    mark = now_iso()
+    before = get(http, fresh, path).json()
+    body = put(http, fresh, path, {**tokyo, "dateTimeOriginal": "2024-08-01T09:00:00+09:00"}).json()
+    after = get(http, fresh, path).json()
+    for seen in (body, after):
+        assert seen["updatedAt"] == before["updatedAt"] and seen["fileCreatedAt"] == before["fileCreatedAt"]
+        assert seen["exifInfo"]["latitude"] == 35.68 and seen["exifInfo"]["city"] == "Paris"
+        assert seen["exifInfo"]["dateTimeOriginal"] == "2024-08-01T00:00:00.000Z"
+        assert seen["exifInfo"]["timeZone"] == "UTC+9"
+    assert asset_id not in live_assets(http, fresh, updatedAfter=mark)
+    july = get(http, fresh, "/api/timeline/bucket", params={"timeBucket": "2024-07-01", "withCoordinates": "true"})
+    row = july.json()["id"].index(asset_id)
+    assert july.json()["latitude"][row] == 35.68  # a month re-read shows it: the reconcile pass
+
+    # As Immich runs it: the answer is the same, then extraction moves dates, place and updatedAt.
+    fresh.extract_metadata_after_edit = True
+    body = put(http, fresh, path, tokyo).json()
+    assert body["updatedAt"] == before["updatedAt"]
+    after = get(http, fresh, path).json()
+    assert after["updatedAt"] > before["updatedAt"] and after["exifInfo"]["city"] == "Tokyo"
+    assert after["fileCreatedAt"] == "2024-08-01T00:00:00.000Z"
+    assert after["localDateTime"] == "2024-08-01T09:00:00.000Z"
+    assert asset_id in live_assets(http, fresh, updatedAfter=mark)
+
+
+def test_the_exif_only_hook_leaves_updated_at(http, fresh):
+    asset_id = fresh.special["hostile"]
+    mark = now_iso()
+    before = get(http, fresh, f"/api/assets/{asset_id}").json()
+    fresh.change_asset(asset_id, latitude=10.0, longitude=20.0, city=None, bump_updated_at=False)
+    after = get(http, fresh, f"/api/assets/{asset_id}").json()
+    assert after["updatedAt"] == before["updatedAt"]
+    assert (after["exifInfo"]["latitude"], after["exifInfo"]["longitude"]) == (10.0, 20.0)
+    assert not live_assets(http, fresh, updatedAfter=mark, withDeleted=True)
+    fresh.change_asset(asset_id, taken="2023-06-02T09:15:00Z")
+    assert set(live_assets(http, fresh, updatedAfter=mark)) == {asset_id}
+
+
+def test_gpx_track_from_hidden_positions(http, fresh):
+    start = datetime(2024, 9, 1, 10, 0, tzinfo=UTC)
+    ids = fresh.add_assets(
+        ALICE_KEY,
+        {"taken": start, "true_latitude": 48.85, "true_longitude": 2.35},
+        {"taken": start + timedelta(minutes=5), "latitude": 48.86, "longitude": 2.36},
+        {"taken": start + timedelta(minutes=10), "true_latitude": 48.87, "true_longitude": 2.37},
+    )
+    served = get(http, fresh, f"/api/assets/{ids[0]}")
+    assert served.json()["exifInfo"]["latitude"] is None and "48.85" not in served.text
+
+    def points(text):
+        ns = {"g": "http://www.topografix.com/GPX/1/1"}
+        return [
+            (p.find("g:time", ns).text, float(p.get("lat")), float(p.get("lon")))
+            for p in ET.fromstring(text).iterfind(".//g:trkpt", ns)
+        ]
+
+    window = (start - timedelta(hours=1), start + timedelta(hours=1))
+    track = points(fresh.gpx_track(ALICE_KEY, *window, every_seconds=60))
+    assert len(track) == 11
+    assert track[0] == ("2024-09-01T10:00:00Z", 48.85, 2.35)
+    assert track[5] == ("2024-09-01T10:05:00Z", 48.86, 2.36)
+    assert track[-1] == ("2024-09-01T10:10:00Z", 48.87, 2.37)
+    assert track[1][1] == pytest.approx(48.852) and track[1][2] == pytest.approx(2.352)
+    shifted = points(fresh.gpx_track(ALICE_KEY, *window, every_seconds=60, camera_clock_offset_seconds=120))
+    assert shifted[0] == ("2024-09-01T09:58:00Z", 48.85, 2.35)
+    noisy = points(fresh.gpx_track(ALICE_KEY, *window, every_seconds=60, noise_m=20, seed=3))
+    assert [t for t, _, _ in noisy] == [t for t, _, _ in track]
+    offsets = [haversine_m(a[1], a[2], b[1], b[2]) for a, b in zip(track, noisy, strict=True)]
+    assert 0 < max(offsets) < 150
+    assert noisy == points(fresh.gpx_track(ALICE_KEY, *window, every_seconds=60, noise_m=20, seed=3))
+
+
 # ---- faults --------------------------------------------------------------------------------
 
 
@@ -602,6 +899,18 @@ def test_requests_are_recorded(http, fake):
     assert fake.requests == []
 
 
+def test_requests_are_counted_per_endpoint(http, fake):
+    for asset_id in fake.special["videos"][:3]:
+        get(http, fake, f"/api/assets/{asset_id}/thumbnail")
+    search(http, fake, size=1)
+    search(http, fake, size=2)
+    get(http, fake, "/api/nope")
+    counts = fake.request_counts()
+    assert counts["GET /api/assets/{id}/thumbnail"] == 3
+    assert counts["POST /api/search/metadata"] == 2
+    assert counts["GET /api/nope"] == 1 and sum(counts.values()) == 6
+
+
 def test_many_concurrent_clients(fake):
     settle(fake)
     fake.latency = 0.2
@@ -656,6 +965,26 @@ def test_bulk_100k_assets_page_in_1000s():
         assert ids == expected
         sample = fake.asset(added[0])
         assert haversine_m(45.0, 7.0, sample.latitude, sample.longitude) <= 40_000 + 1
+
+
+def test_a_bulk_library_syncs_quickly():
+    with FakeImmich() as fake, requests.Session() as http:
+        start, end = datetime(2021, 1, 1, tzinfo=UTC), datetime(2022, 12, 31, tzinfo=UTC)
+        added = fake.add_bulk_assets(BOB_KEY, 100_000, start=start, end=end, seed=11)
+        began = time.monotonic()
+        counts = {b["timeBucket"]: b["count"] for b in buckets(http, fake, key=BOB_KEY)}
+        assert sum(counts.values()) == sum(not a.is_trashed for a in fake.assets_of("bob"))
+        month = "2022-03-01"
+        bucket = get(http, fake, "/api/timeline/bucket", key=BOB_KEY, params={"timeBucket": month}).json()
+        assert len(bucket["id"]) == counts[month]
+        mark = now_iso()
+        fake.change_asset(added[0], is_favorite=True)
+        fake.delete_permanently(added[1])
+        changed = live_assets(http, fake, BOB_KEY, updatedAfter=mark, withDeleted=True)
+        assert set(changed) == {added[0]}
+        after = {b["timeBucket"]: b["count"] for b in buckets(http, fake, key=BOB_KEY)}
+        assert sum(after.values()) == sum(counts.values()) - 1
+        assert time.monotonic() - began < 20.0  # a few seconds on an idle machine; catches O(n) per page
 
 
 def test_threads_do_not_leak(fake):

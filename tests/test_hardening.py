@@ -17,9 +17,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
+from fake_immich import ALICE_KEY, BOB_KEY, FakeImmich
 from service.immich.url_policy import UrlPolicy, unwrap
 from tests.conftest import Auth, dispose, error_of, make_app
-from tests.fake_immich import ALICE_KEY, BOB_KEY, FakeImmich
 from tests.live_server import serving
 
 RANGE = "startDate=2023-01-01T00:00:00Z&endDate=2024-12-31T23:59:59Z"
@@ -147,7 +147,7 @@ def test_concurrent_saves_leave_one_consistent_row(app, client, auth):
     assert set(statuses) == {200}
     with app.app_context():
         from service.extensions import db
-        from service.immich.config import credentials
+        from service.immich.settings import credentials
         from service.models import ImmichConfig
 
         rows = db.session.query(ImmichConfig).all()

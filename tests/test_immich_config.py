@@ -8,6 +8,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
+from service.components import components
 from service.extensions import db
 from tests.conftest import dispose, error_of, make_app
 
@@ -41,9 +42,9 @@ def test_save_read_delete_roundtrip(app, client, auth):
     assert by_id == read
 
     update = {"serverUrl": "https://photos.example.com", "apiKey": "other-key", "enabled": False}
-    from service.immich import config as immich_config
+    from service.immich import settings as immich_settings
 
-    app.extensions["upstreams"].resolver = lambda host, port: ["93.184.216.34"]
+    components(app).upstreams.resolver = lambda host, port: ["93.184.216.34"]
     assert client.put(f"/api/users/{user_id}/immich-config", json=update, headers=headers).status_code == 200
     assert len(stored_rows(app)) == 1
     assert client.get("/api/users/me/immich-config", headers=headers).get_json()["data"]["enabled"] is False
@@ -53,7 +54,7 @@ def test_save_read_delete_roundtrip(app, client, auth):
     assert client.get("/api/users/me/immich-config", headers=headers).get_json()["data"] is None
     again = client.delete(f"/api/users/{user_id}/immich-config", headers=headers)
     assert again.status_code == 200  # idempotent
-    assert immich_config is not None
+    assert immich_settings is not None
 
 
 def test_other_users_config_is_403_even_for_admins(client, auth):
@@ -141,7 +142,7 @@ def test_the_key_is_encrypted_and_bound_to_its_owner(app, client, auth):
     for row in rows:
         assert API_KEY.encode() not in base64.urlsafe_b64decode(row["api_key_ciphertext"] + "==")
 
-    from service.immich.config import credentials
+    from service.immich.settings import credentials
 
     with app.app_context():
         ids = {row["user_id"] for row in rows}
@@ -171,7 +172,7 @@ def test_rotation_moves_every_row_to_the_new_key(settings, tmp_path):
         assert helper.client.put("/api/users/me/immich-config", json=body, headers=headers).status_code == 200
     dispose(first)
 
-    from service.immich.config import credentials
+    from service.immich.settings import credentials
 
     def readable(app):
         with app.app_context():
@@ -188,7 +189,7 @@ def test_rotation_moves_every_row_to_the_new_key(settings, tmp_path):
     dispose(only_new)
 
     only_old = make_app({**settings, "ENCRYPTION_KEYS": old}, migrate=False)
-    from service.immich.config import NotConfigured
+    from service.immich.settings import NotConfigured
 
     with only_old.app_context(), pytest.raises(NotConfigured):
         credentials(stored_rows(only_old)[0]["user_id"])

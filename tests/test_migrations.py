@@ -6,11 +6,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from service.extensions import db
 from service.models import Base
 
 
 def test_migrations_match_the_models(app):
-    engine = app.extensions["db"]["engine"]
+    engine = db.bound(app).engine
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, Base.metadata)

@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import Auth, dispose, error_of, make_app
-from tests.fake_immich import (
+from fake_immich import (
     ALICE_KEY,
     ALICE_KEY_NO_DOWNLOAD,
     ALICE_KEY_NO_READ,
     ALICE_KEY_NO_VIEW,
     BOB_KEY,
 )
+from tests.conftest import Auth, dispose, error_of, make_app
 
 START = datetime(2023, 1, 1, tzinfo=UTC)
 END = datetime(2024, 12, 31, 23, 59, 59, tzinfo=UTC)

@@ -31,10 +31,11 @@ from cryptography.fernet import Fernet
 from redis import Redis
 from requests.adapters import HTTPAdapter
 
+from fake_immich import ALICE_KEY, FakeImmich
 from service.photos.search import PhotoSet
+from service.photos.search_cache import RangeKey
 from service.photos.shared_search_cache import SharedSearchCache
 from tests.conftest import POSTGRES_URL, REDIS_URL, reset_postgres, reset_redis
-from tests.fake_immich import ALICE_KEY, FakeImmich
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -671,34 +672,32 @@ def shared_redis():
 
 
 @needs_shared_backends
-def test_shared_cache_loads_once_for_callers_at_once_and_again_after_invalidation(shared_redis):
+def test_shared_cache_loads_once_for_callers_at_once_and_again_for_new_settings(shared_redis):
     cache = SharedSearchCache(shared_redis, ttl_seconds=60, poll_seconds=0.01)
     user = uuid.uuid4()
-    key = (user, "http://immich.local", "the-api-key", "2024-01-01T00:00:00.000Z", "2024-12-31T00:00:00.000Z")
+    key = RangeKey(user, "version-1", "2024-01-01T00:00:00.000Z", "2024-12-31T00:00:00.000Z")
     load = CountingLoad(PHOTOS, seconds=0.3)
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: cache.get_or_load(key, load).photos, range(8)))
     assert load.calls == 1
     assert results == [PHOTOS] * 8
     stored = [name.decode() for name in shared_redis.keys("photo-atlas:search:*")]
-    assert stored and all("the-api-key" not in name for name in stored)
     assert 0 < shared_redis.pttl(next(n for n in stored if ":entry:" in n)) <= 60_000
 
-    cache.invalidate_user(uuid.uuid4())  # someone else's settings changed
-    cache.get_or_load(key, load)
-    assert load.calls == 1
-    cache.invalidate_user(user)
-    assert cache.get_or_load(key, load).photos == PHOTOS
+    cache.get_or_load(RangeKey(uuid.uuid4(), "version-1", key.start, key.end), load)  # someone else
     assert load.calls == 2
+    cache.get_or_load(key, load)
+    assert load.calls == 2
+    assert cache.get_or_load(RangeKey(user, "version-2", key.start, key.end), load).photos == PHOTOS
+    assert load.calls == 3
 
 
 def test_shared_cache_loads_directly_when_redis_is_down():
     client = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=1)
     cache = SharedSearchCache(client, ttl_seconds=60)
     load = CountingLoad(PHOTOS)
-    key = (uuid.uuid4(), "http://immich.local", "key", "start", "end")
+    key = RangeKey(uuid.uuid4(), "version-1", "start", "end")
     assert cache.get_or_load(key, load).photos == PHOTOS
     assert cache.get_or_load(key, load).photos == PHOTOS
     assert load.calls == 2
-    cache.invalidate_user(key[0])
     client.close()

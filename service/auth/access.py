@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_jwt_extended import current_user
 
-from service.errors import ApiError
+from service.errors import Forbidden
 from service.models import User
 
 
@@ -13,4 +13,4 @@ def owner_of(user_ref: str) -> User:
     user: User = current_user
     if user_ref == "me" or user_ref.lower() == str(user.id):
         return user
-    raise ApiError(403, "You can only reach your own Immich settings and photos")
+    raise Forbidden("You can only reach your own Immich settings and photos")

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from service.auth.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, verify_password
+from service.errors import InvalidInput
 from service.extensions import db
 from service.models import User
 
@@ -16,16 +17,21 @@ EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}$")
 ROLES = ("USER", "ADMIN")
 
 
-class AccountError(ValueError):
+class AccountError(InvalidInput, ValueError):
     """Bad account input; the message is safe to show."""
 
 
 class EmailTaken(AccountError):
-    pass
+    status = 409
 
 
 class RegistrationClosed(AccountError):
-    pass
+    status = 403
+
+
+class InvalidCredentials(AccountError):
+    status = 401
+    message = "Invalid email or password"
 
 
 def normalize_email(email: str) -> str:

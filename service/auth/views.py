@@ -15,7 +15,7 @@ from flask_jwt_extended import (
 )
 
 from service.auth import accounts, tokens
-from service.errors import ApiError, envelope
+from service.errors import envelope
 from service.extensions import client_address, limiter
 from service.validation import json_object, text_field
 
@@ -48,19 +48,8 @@ def register() -> Any:
     password = text_field(body, "password", max_length=1024)
     name = text_field(body, "name", max_length=200, required=False)
     assert email is not None and password is not None
-    try:
-        user = accounts.create_user(
-            email=email,
-            password=password,
-            name=name,
-            registration_open=current_app.config["REGISTRATION_OPEN"],
-        )
-    except accounts.EmailTaken as exc:
-        raise ApiError(409, str(exc)) from None
-    except accounts.RegistrationClosed as exc:
-        raise ApiError(403, str(exc)) from None
-    except accounts.AccountError as exc:
-        raise ApiError(400, str(exc)) from None
+    user = accounts.create_user(email=email, password=password, name=name,
+                                registration_open=current_app.config["REGISTRATION_OPEN"])
     return envelope(user.to_dict(), 201)
 
 
@@ -74,7 +63,12 @@ def login() -> Any:
     assert email is not None and password is not None
     user = accounts.authenticate(email=email, password=password)
     if user is None:
-        raise ApiError(401, "Invalid email or password")
+        raise accounts.InvalidCredentials()
+    return _signed_in(user)
+
+
+def _signed_in(user: Any) -> Any:
+    """The new session's tokens, in the body and as cookies."""
     access, refresh = tokens.issue_tokens(user)
     response, status = envelope({"accessToken": access, "refreshToken": refresh, "user": user.to_dict()})
     set_access_cookies(response, access)

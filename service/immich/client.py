@@ -21,6 +21,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import NewConnectionError, ProtocolError, ReadTimeoutError
 from urllib3.util import connection as urllib3_connection
 
+from service.errors import AppError
 from service.immich.url_policy import Resolver, UrlPolicy, UrlRefused
 
 log = logging.getLogger(__name__)
@@ -31,18 +32,16 @@ MAX_JSON_BYTES = 256 * 1024 * 1024
 MEDIA_CHUNK = 64 * 1024
 
 
-class ImmichError(Exception):
-    """Base of every upstream failure; `message` is safe to show to our client."""
+class ImmichError(AppError):
+    """Base of every upstream failure: a 502 for our client; `message` is safe to show."""
 
+    status = 502
     message = "Immich could not be reached"
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or self.message)
-        if message:
-            self.message = message
 
 
 class ImmichAuthError(ImmichError):
+    """Immich refused the key. Still a 502, never a 401: a 401 would sign our user out."""
+
     message = "Immich rejected the API key"
 
 
@@ -56,11 +55,14 @@ class ImmichPermissionError(ImmichAuthError):
 
 
 class ImmichNotFound(ImmichError):
+    """Missing, or not visible to this key (Immich says 400 "Not found or no ... access")."""
+
+    status = 404
     message = "Photo not found"
 
 
 class ImmichUnavailable(ImmichError):
-    message = "Immich could not be reached"
+    """Immich failed, answered with something unusable, or could not be reached."""
 
 
 class ImmichAddressRefused(ImmichUnavailable):
@@ -68,21 +70,26 @@ class ImmichAddressRefused(ImmichUnavailable):
 
 
 class ImmichTimeout(ImmichError):
+    status = 504
     message = "Immich did not answer in time"
 
 
 class ImmichCircuitOpen(ImmichError):
     """Recent calls to this server failed; calls fail fast until it has had time to recover."""
 
+    status = 503
     message = "Immich is failing; Photo Atlas will try it again shortly"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__()
         self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 @dataclass(frozen=True)
-class Timeouts:
+class UpstreamLimits:
+    """How long a call to Immich may take, and when its circuit breaker opens."""
+
     connect: float = 5.0
     read: float = 30.0
     deadline: float = 120.0  # a whole JSON call, body included
@@ -230,11 +237,11 @@ class Upstreams:
 
     MAX_UPSTREAMS = 256
 
-    def __init__(self, *, policy: UrlPolicy, resolver: Resolver, timeouts: Timeouts,
+    def __init__(self, *, policy: UrlPolicy, resolver: Resolver, limits: UpstreamLimits,
                  max_concurrency: int, pool_size: int = 32) -> None:
         self.policy = policy
         self.resolver = resolver
-        self.timeouts = timeouts
+        self.limits = limits
         self.max_concurrency = max_concurrency
         self._pool_size = pool_size
         self._lock = threading.Lock()
@@ -249,7 +256,7 @@ class Upstreams:
                 entry = _Upstream(
                     session=_new_session(self.policy, self.resolver, self._pool_size),
                     slots=threading.BoundedSemaphore(self.max_concurrency),
-                    breaker=CircuitBreaker(self.timeouts.breaker_failures, self.timeouts.breaker_seconds),
+                    breaker=CircuitBreaker(self.limits.breaker_failures, self.limits.breaker_seconds),
                 )
                 self._entries[origin] = entry
                 if len(self._entries) > self.MAX_UPSTREAMS:
@@ -257,7 +264,7 @@ class Upstreams:
                     old.session.close()
             else:
                 self._entries.move_to_end(origin)
-        return ImmichClient(entry, server_url, api_key, self.timeouts)
+        return ImmichClient(entry, server_url, api_key, self.limits)
 
     def close(self) -> None:
         with self._lock:
@@ -278,13 +285,13 @@ class _Upstream:
 class ImmichClient:
     """Calls to one Immich server with one user's key."""
 
-    def __init__(self, upstream: _Upstream, server_url: str, api_key: str, timeouts: Timeouts) -> None:
+    def __init__(self, upstream: _Upstream, server_url: str, api_key: str, limits: UpstreamLimits) -> None:
         self._session = upstream.session
         self._slots = upstream.slots
         self._breaker = upstream.breaker
         self._base = server_url.rstrip("/") + "/api"
         self._api_key = api_key
-        self._timeouts = timeouts
+        self._limits = limits
 
     def __repr__(self) -> str:
         return f"<ImmichClient {self._base}>"
@@ -377,7 +384,7 @@ class ImmichClient:
                 params=params,
                 json=json_body,
                 headers={"x-api-key": self._api_key, **(headers or {})},
-                timeout=(self._timeouts.connect, self._timeouts.read),
+                timeout=(self._limits.connect, self._limits.read),
                 allow_redirects=False,
                 stream=True,
             )
@@ -407,7 +414,7 @@ class ImmichClient:
                 received += len(chunk)
                 if received > MAX_JSON_BYTES:
                     raise ImmichUnavailable("Immich's answer was too large")
-                if time.monotonic() - started > self._timeouts.deadline:
+                if time.monotonic() - started > self._limits.deadline:
                     raise ImmichTimeout()
             return orjson.loads(b"".join(chunks))
         except ValueError:

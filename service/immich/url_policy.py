@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from service.errors import InvalidInput
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Sequence[str]]
 
@@ -40,7 +42,7 @@ PRIVATE = tuple(
 NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 
 
-class UrlRefused(ValueError):
+class UrlRefused(InvalidInput, ValueError):
     """The URL or the address it resolves to is not allowed; the message says why."""
 
 

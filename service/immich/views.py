@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from flask_jwt_extended import current_user, jwt_required
 
 from service.auth.access import owner_of
-from service.errors import ApiError, envelope
-from service.immich import config
-from service.immich.connection_test import run_connection_test
-from service.immich.url_policy import UrlRefused
+from service.errors import InvalidInput, envelope
+from service.immich import settings
+from service.immich.connection_check import check_connection
 from service.validation import bool_field, json_object, optional_json_object, text_field
 
 bp = Blueprint("immich", __name__)
@@ -19,17 +18,20 @@ bp = Blueprint("immich", __name__)
 CONFIG_PATH = "/api/users/<user_ref>/immich-config"
 
 
-def _check_api_key(api_key: str) -> None:
-    # It travels in an HTTP header: printable ASCII only.
+def _server_and_key(body: dict[str, Any]) -> tuple[str, str]:
+    server_url = text_field(body, "serverUrl", max_length=2048)
+    api_key = text_field(body, "apiKey", max_length=512)
+    assert server_url is not None and api_key is not None
+    # The key travels in an HTTP header: printable ASCII only.
     if not all(33 <= ord(ch) < 127 for ch in api_key.strip()):
-        raise ApiError(400, "apiKey must be printable ASCII without spaces, as Immich makes them")
+        raise InvalidInput("apiKey must be printable ASCII without spaces, as Immich makes them")
+    return server_url, api_key.strip()
 
 
 @bp.get(CONFIG_PATH)
 @jwt_required()
 def read_config(user_ref: str) -> Any:
-    owner = owner_of(user_ref)
-    return envelope(config.describe(config.get_config(owner.id)))
+    return envelope(settings.describe(settings.get_settings(owner_of(user_ref).id)))
 
 
 @bp.put(CONFIG_PATH)
@@ -37,25 +39,16 @@ def read_config(user_ref: str) -> Any:
 def save_config(user_ref: str) -> Any:
     owner = owner_of(user_ref)
     body = json_object()
-    server_url = text_field(body, "serverUrl", max_length=2048)
-    api_key = text_field(body, "apiKey", max_length=512)
+    server_url, api_key = _server_and_key(body)
     enabled = bool_field(body, "enabled")
-    assert server_url is not None and api_key is not None
-    _check_api_key(api_key)
-    try:
-        config.save_config(user_id=owner.id, server_url=server_url, api_key=api_key, enabled=enabled)
-    except UrlRefused as exc:
-        raise ApiError(400, str(exc)) from None
-    current_app.extensions["search_cache"].invalidate_user(owner.id)
+    settings.save_settings(user_id=owner.id, server_url=server_url, api_key=api_key, enabled=enabled)
     return envelope("Immich configuration updated successfully")
 
 
 @bp.delete(CONFIG_PATH)
 @jwt_required()
 def delete_config(user_ref: str) -> Any:
-    owner = owner_of(user_ref)
-    config.delete_config(owner.id)
-    current_app.extensions["search_cache"].invalidate_user(owner.id)
+    settings.delete_settings(owner_of(user_ref).id)
     return envelope("Immich configuration deleted")
 
 
@@ -64,18 +57,8 @@ def delete_config(user_ref: str) -> Any:
 def test_connection() -> Any:
     body = optional_json_object()
     if body and (body.get("serverUrl") is not None or body.get("apiKey") is not None):
-        server_url = text_field(body, "serverUrl", max_length=2048)
-        api_key = text_field(body, "apiKey", max_length=512)
-        assert server_url is not None and api_key is not None
-        _check_api_key(api_key)
-        try:
-            url = config.check_url(server_url)
-        except UrlRefused as exc:
-            raise ApiError(400, str(exc)) from None
-        client = config.upstreams().client(url, api_key.strip())
+        server_url, api_key = _server_and_key(body)
+        client = settings.client_with(settings.Credentials(settings.check_url(server_url), api_key, "unsaved"))
     else:
-        try:
-            client = config.client_for(current_user.id)
-        except config.NotConfigured as exc:
-            raise ApiError(409, str(exc)) from None
-    return envelope(run_connection_test(client))
+        client = settings.client_for(current_user.id)
+    return envelope(check_connection(client))

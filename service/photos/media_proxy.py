@@ -9,10 +9,15 @@ from urllib.parse import quote, unquote
 
 from flask import Response
 
-from service.errors import ApiError
+from service.errors import AppError
 from service.immich.client import UpstreamMedia
 
 THUMBNAIL_CACHE = "private, max-age=3600"
+
+
+class RangeNotSatisfiable(AppError):
+    status = 416
+    message = "The requested range is not satisfiable"
 PASSED_THROUGH = ("Content-Type", "Content-Length", "ETag", "Last-Modified")
 
 
@@ -51,10 +56,10 @@ def thumbnail_response(media: UpstreamMedia, if_none_match: str | None) -> Respo
 def download_response(media: UpstreamMedia, photo_id: str) -> Response:
     if media.status == 416:
         media.close()
-        headers = {}
+        error = RangeNotSatisfiable()
         if media.headers.get("Content-Range"):
-            headers["Content-Range"] = media.headers["Content-Range"]
-        raise ApiError(416, "The requested range is not satisfiable", headers=headers)
+            error.headers["Content-Range"] = media.headers["Content-Range"]
+        raise error
     name = original_file_name(media.headers.get("Content-Disposition"))
     if not name:
         content_type = (media.headers.get("Content-Type") or "").split(";")[0].strip()

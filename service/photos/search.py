@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,13 +14,14 @@ from typing import Any
 
 import orjson
 
+from service.errors import InvalidInput
 from service.immich.client import ImmichClient
 from service.photos.geo import Circle, coordinates, within_mask
 
 PAGE_SIZE = 1000  # Immich's maximum
 
 
-class InvalidQuery(ValueError):
+class InvalidQuery(InvalidInput, ValueError):
     """A search parameter is wrong; the message names it."""
 
 
@@ -86,7 +87,7 @@ def iso_utc(value: datetime) -> str:
 # ------------------------------------------------------------------ fetching
 
 
-Entry = tuple[str, str, dict[str, Any]]  # (takenAt or "~", id, photo): sorts by time, then id
+SortablePhoto = tuple[str, str, dict[str, Any]]  # (takenAt or "~", id, photo): sorts by time, then id
 
 
 def fetch_range(client: ImmichClient, executor: Executor, *, start: datetime, end: datetime,
@@ -97,16 +98,16 @@ def fetch_range(client: ImmichClient, executor: Executor, *, start: datetime, en
     page numbers are known in advance, and the first page without a nextPage ends it).
     Each page is mapped to photos on its own thread while the others are still in transit.
     """
-    def page(number: int) -> tuple[list[Entry], int | None]:
+    def page(number: int) -> tuple[list[SortablePhoto], int | None]:
         result = client.search_metadata(
             page=number, size=PAGE_SIZE, taken_after=iso_utc(start), taken_before=iso_utc(end)
         )
-        return photo_entries(result.items), result.next_page
+        return sortable_photos(result.items), result.next_page
 
     entries, next_page = page(1)
     if next_page is not None:
         upcoming = next_page
-        inflight: deque[Future[tuple[list[Entry], int | None]]] = deque()
+        inflight: deque[Future[tuple[list[SortablePhoto], int | None]]] = deque()
         try:
             for _ in range(window):
                 inflight.append(executor.submit(page, upcoming))
@@ -121,7 +122,7 @@ def fetch_range(client: ImmichClient, executor: Executor, *, start: datetime, en
         finally:
             for future in inflight:
                 future.cancel()
-    return PhotoSet.from_entries(entries)
+    return PhotoSet.from_sortable(entries)
 
 
 # ------------------------------------------------------------------ mapping
@@ -151,7 +152,7 @@ def _utc_text(raw: Any) -> str | None:
         return None
 
 
-def photo_entries(assets: list[dict[str, Any]]) -> list[Entry]:
+def sortable_photos(assets: list[dict[str, Any]]) -> list[SortablePhoto]:
     """Image, non-trashed assets as photo objects, each with its sort key."""
     entries = []
     for asset in assets:
@@ -189,7 +190,7 @@ class PhotoSet:
         self._encoded: dict[str, list[bytes | None]] = {}
 
     @classmethod
-    def from_entries(cls, entries: list[Entry]) -> PhotoSet:
+    def from_sortable(cls, entries: list[SortablePhoto]) -> PhotoSet:
         entries.sort(key=lambda entry: (entry[0], entry[1]))
         photos = []
         previous = None
@@ -223,12 +224,6 @@ class PhotoSet:
                 })
             selected.append(orjson.Fragment(fragment))
         return selected
-
-
-def search_photos(*, query: SearchQuery, load: Callable[[datetime, datetime], PhotoSet],
-                  url_prefix: str) -> list[orjson.Fragment]:
-    """The photos of the range (from `load`, which may be cached), filtered and given URLs."""
-    return load(query.start, query.end).select(query.circle, url_prefix)
 
 
 def parse_photo_id(raw: str) -> str:

@@ -1,16 +1,33 @@
 """A short-lived per-user cache of searched ranges, with single flight: two identical
-searches at once cost one pass over Immich."""
+searches at once cost one pass over Immich. Entries are keyed by the user's settings
+version, so a save or a deletion of the settings makes them unreachable by construction."""
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from dataclasses import dataclass
+from typing import Protocol
 
 from service.photos.search import PhotoSet
+
+
+@dataclass(frozen=True)
+class RangeKey:
+    """One user's searched range under one version of their settings."""
+
+    owner_id: uuid.UUID
+    settings_version: str
+    start: str  # ISO 8601 UTC
+    end: str
+
+
+class RangeCache(Protocol):
+    def get_or_load(self, key: RangeKey, load: Callable[[], PhotoSet]) -> PhotoSet: ...
 
 
 class SearchCache:
@@ -18,11 +35,11 @@ class SearchCache:
         self.ttl = ttl_seconds
         self.max_photos = max_photos
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[Any, ...], tuple[float, PhotoSet]] = OrderedDict()
+        self._entries: OrderedDict[RangeKey, tuple[float, PhotoSet]] = OrderedDict()
         self._held = 0
-        self._loading: dict[tuple[Any, ...], Future[PhotoSet]] = {}
+        self._loading: dict[RangeKey, Future[PhotoSet]] = {}
 
-    def get_or_load(self, key: tuple[Any, ...], load: Callable[[], PhotoSet]) -> PhotoSet:
+    def get_or_load(self, key: RangeKey, load: Callable[[], PhotoSet]) -> PhotoSet:
         if self.ttl <= 0:
             return load()
         with self._lock:
@@ -50,12 +67,7 @@ class SearchCache:
         pending.set_result(photos)
         return photos
 
-    def invalidate_user(self, user_id: Any) -> None:
-        with self._lock:
-            for key in [key for key in self._entries if key[0] == user_id]:
-                self._drop(key)
-
-    def _store(self, key: tuple[Any, ...], photos: PhotoSet) -> None:
+    def _store(self, key: RangeKey, photos: PhotoSet) -> None:
         if key in self._entries:
             self._drop(key)
         if len(photos) > self.max_photos:
@@ -65,6 +77,6 @@ class SearchCache:
         while self._held > self.max_photos:
             self._drop(next(iter(self._entries)))
 
-    def _drop(self, key: tuple[Any, ...]) -> None:
+    def _drop(self, key: RangeKey) -> None:
         _, photos = self._entries.pop(key)
         self._held -= len(photos)

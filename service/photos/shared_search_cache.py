@@ -2,13 +2,12 @@
 instance is reused by the others, and single flight holds across processes too.
 
 Same interface as SearchCache; entries are the photo lists as JSON, under keys that name
-the user and their generation, which invalidate_user bumps. A Redis failure never fails a
-search: it loads instead.
+the user, their settings version and the range. A Redis failure never fails a search: it
+loads instead.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import uuid
@@ -20,6 +19,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from service.photos.search import PhotoSet
+from service.photos.search_cache import RangeKey
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,11 @@ class SharedSearchCache:
         self.max_bytes = max_bytes
         self._redis = redis
 
-    def get_or_load(self, key: tuple[Any, ...], load: Callable[[], PhotoSet]) -> PhotoSet:
+    def get_or_load(self, key: RangeKey, load: Callable[[], PhotoSet]) -> PhotoSet:
         if self.ttl <= 0:
             return load()
+        entry_key = self._entry_key(key)
         try:
-            entry_key = self._entry_key(key)
             cached = self._redis.get(entry_key)
         except RedisError as exc:
             return self._fallback(exc, load)
@@ -53,25 +53,11 @@ class SharedSearchCache:
             return _decode(cached)
         return self._load_once(entry_key, load)
 
-    def invalidate_user(self, user_id: Any) -> None:
-        # Entries under the old generation are never read again and expire on their own.
-        try:
-            self._redis.incr(self._generation_key(user_id))
-        except RedisError as exc:
-            log.warning("search cache: invalidation failed (%s)", type(exc).__name__)
-
     # ------------------------------------------------------------------ internals
 
     @staticmethod
-    def _generation_key(user_id: Any) -> str:
-        return f"{PREFIX}generation:{user_id}"
-
-    def _entry_key(self, key: tuple[Any, ...]) -> str:
-        """The user, their current generation and a digest of the rest (it holds the API key)."""
-        user_id = key[0]
-        generation = int(self._redis.get(self._generation_key(user_id)) or 0)
-        digest = hashlib.sha256(orjson.dumps([str(part) for part in key[1:]])).hexdigest()
-        return f"{PREFIX}entry:{user_id}:{generation}:{digest}"
+    def _entry_key(key: RangeKey) -> str:
+        return f"{PREFIX}entry:{key.owner_id}:{key.settings_version}:{key.start}:{key.end}"
 
     def _load_once(self, entry_key: str, load: Callable[[], PhotoSet]) -> PhotoSet:
         lock_key = entry_key + ":lock"

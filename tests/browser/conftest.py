@@ -20,8 +20,8 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from fake_immich import ALICE_KEY, FakeImmich
 from tests.conftest import PASSWORD, TEST_KEY, dispose, make_app
-from tests.fake_immich import ALICE_KEY, FakeImmich
 from tests.live_server import QuietHandler
 
 CHROMIUM = "/usr/bin/chromium"

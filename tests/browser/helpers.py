@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Page
 
-from tests.fake_immich import ALICE_KEY, FakeImmich
+from fake_immich import ALICE_KEY, FakeImmich
 
 SEARCH_PATH = "/api/users/me/immich/photos/search"
 

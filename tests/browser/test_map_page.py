@@ -10,6 +10,7 @@ from urllib.parse import unquote
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from fake_immich import ALICE_KEY, FakeImmich
 from tests.browser.conftest import LiveServer, configure_immich, screenshot, sign_in
 from tests.browser.helpers import (
     SEARCH_PATH,
@@ -23,7 +24,6 @@ from tests.browser.helpers import (
     wait_for_state,
     with_gps,
 )
-from tests.fake_immich import ALICE_KEY, FakeImmich
 
 pytestmark = pytest.mark.browser
 

@@ -7,8 +7,8 @@ import socket
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from fake_immich import ALICE_KEY, ALICE_KEY_NO_DOWNLOAD, ALICE_KEY_NO_VIEW, SERVER_VERSION, FakeImmich
 from tests.browser.conftest import screenshot, sign_in
-from tests.fake_immich import ALICE_KEY, ALICE_KEY_NO_DOWNLOAD, ALICE_KEY_NO_VIEW, SERVER_VERSION, FakeImmich
 
 pytestmark = pytest.mark.browser
 

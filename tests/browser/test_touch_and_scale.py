@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
+from fake_immich import FakeImmich
 from tests.browser.conftest import LiveServer, PageProblems, new_context, screenshot, sign_in
 from tests.browser.helpers import SEARCH_PATH, marker_total, open_range, timeline_total, wait_for_state
-from tests.fake_immich import FakeImmich
 
 pytestmark = pytest.mark.browser
 

@@ -1,68 +1,76 @@
-"""Each user's Immich settings, with the API key encrypted at rest."""
+"""Each user's Immich settings, with the API key encrypted at rest and a version that is new
+on every save."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from service.crypto import KeyRing, KeyUnreadable
+from service.components import components
+from service.crypto import KeyUnreadable
+from service.errors import AppError
 from service.extensions import db
-from service.immich.client import ImmichClient, Upstreams
+from service.immich.client import ImmichClient
 from service.immich.url_policy import check_server_url
 from service.models import ImmichConfig, utcnow
 
 
-class NotConfigured(Exception):
+class NotConfigured(AppError):
     """The user has no usable Immich settings; the message says what to do."""
+
+    status = 409
+    code = "immich_not_configured"
+    message = "Immich is not configured for this account: add your server URL and API key in Settings"
+
+
+class Disabled(NotConfigured):
+    code = "immich_disabled"
+    message = "Immich is disabled for this account: enable it in Settings"
+
+
+class KeyNotReadable(NotConfigured):
+    code = "immich_key_unreadable"
+    message = "The stored Immich API key cannot be read: save your API key again in Settings"
 
 
 @dataclass(frozen=True)
 class Credentials:
     server_url: str
     api_key: str
+    version: str  # of the saved settings; caches key their entries by it
 
     def __repr__(self) -> str:
         return f"<Credentials {self.server_url}>"
 
 
-def key_ring() -> KeyRing:
-    ring: KeyRing = current_app.extensions["key_ring"]
-    return ring
-
-
-def upstreams() -> Upstreams:
-    found: Upstreams = current_app.extensions["upstreams"]
-    return found
-
-
-def get_config(user_id: uuid.UUID) -> ImmichConfig | None:
+def get_settings(user_id: uuid.UUID) -> ImmichConfig | None:
     return db.session.get(ImmichConfig, user_id)
 
 
-def describe(config: ImmichConfig | None) -> dict[str, object] | None:
-    if config is None:
+def describe(settings: ImmichConfig | None) -> dict[str, object] | None:
+    if settings is None:
         return None
-    return {"serverUrl": config.server_url, "enabled": config.enabled}
+    return {"serverUrl": settings.server_url, "enabled": settings.enabled}
 
 
 def check_url(server_url: str) -> str:
     """The normalised URL if the policy allows its every address; UrlRefused otherwise."""
-    found = upstreams()
-    return check_server_url(server_url, found.policy, found.resolver).url
+    upstreams = components().upstreams
+    return check_server_url(server_url, upstreams.policy, upstreams.resolver).url
 
 
-def save_config(*, user_id: uuid.UUID, server_url: str, api_key: str, enabled: bool) -> None:
-    """Check the URL, encrypt the key and store both in one row."""
+def save_settings(*, user_id: uuid.UUID, server_url: str, api_key: str, enabled: bool) -> None:
+    """Check the URL, encrypt the key and store both, under a new version, in one row."""
     values = {
         "user_id": user_id,
         "server_url": check_url(server_url),
-        "api_key_ciphertext": key_ring().encrypt(user_id, api_key.strip()),
+        "api_key_ciphertext": components().key_ring.encrypt(user_id, api_key.strip()),
         "enabled": enabled,
+        "version": uuid.uuid4().hex,
         "updated_at": utcnow(),
     }
     # One INSERT ... ON CONFLICT DO UPDATE writing every column: concurrent saves leave
@@ -77,37 +85,36 @@ def save_config(*, user_id: uuid.UUID, server_url: str, api_key: str, enabled: b
     db.session.commit()
 
 
-def delete_config(user_id: uuid.UUID) -> None:
+def delete_settings(user_id: uuid.UUID) -> None:
     db.session.execute(delete(ImmichConfig).where(ImmichConfig.user_id == user_id))
     db.session.commit()
 
 
 def credentials(user_id: uuid.UUID) -> Credentials:
-    """The stored URL and decrypted key of an enabled configuration, or NotConfigured."""
-    row = get_config(user_id)
+    """The stored URL, decrypted key and version of an enabled configuration, or NotConfigured."""
+    row = get_settings(user_id)
     if row is None:
-        raise NotConfigured(
-            "Immich is not configured for this account: add your server URL and API key in Settings"
-        )
+        raise NotConfigured()
     if not row.enabled:
-        raise NotConfigured("Immich is disabled for this account: enable it in Settings")
+        raise Disabled()
     try:
-        api_key = key_ring().decrypt(user_id, row.api_key_ciphertext)
+        api_key = components().key_ring.decrypt(user_id, row.api_key_ciphertext)
     except KeyUnreadable:
-        raise NotConfigured(
-            "The stored Immich API key cannot be read: save your API key again in Settings"
-        ) from None
-    return Credentials(row.server_url, api_key)
+        raise KeyNotReadable() from None
+    return Credentials(row.server_url, api_key, row.version)
+
+
+def client_with(credentials: Credentials) -> ImmichClient:
+    return components().upstreams.client(credentials.server_url, credentials.api_key)
 
 
 def client_for(user_id: uuid.UUID) -> ImmichClient:
-    creds = credentials(user_id)
-    return upstreams().client(creds.server_url, creds.api_key)
+    return client_with(credentials(user_id))
 
 
 def rotate_all_keys() -> int:
     """Re-encrypt every stored key under the newest encryption key; returns the count."""
-    ring = key_ring()
+    ring = components().key_ring
     rows = db.session.scalars(select(ImmichConfig).with_for_update()).all()
     for row in rows:
         row.api_key_ciphertext = ring.rotate(row.api_key_ciphertext)

@@ -1,11 +1,11 @@
-"""Run the fake Immich server by hand: ``python -m tests.fake_immich --port 2283``."""
+"""Run the fake Immich server by hand: ``python -m fake_immich --port 2283``."""
 
 from __future__ import annotations
 
 import argparse
 import threading
 
-from . import data
+from .accounts import ALICE_KEY, ALL_PERMISSIONS, API_KEYS
 from .server import FakeImmich
 
 
@@ -19,17 +19,17 @@ def main() -> None:
 
     fake = FakeImmich(latency=args.latency, port=args.port, host=args.host)
     if args.bulk:
-        fake.add_bulk_assets(data.ALICE_KEY, args.bulk, start="2023-01-01T00:00:00Z", end="2024-12-31T23:59:59Z")
+        fake.add_bulk_assets(ALICE_KEY, args.bulk, start="2023-01-01T00:00:00Z", end="2024-12-31T23:59:59Z")
     fake.start()
     print(f"Fake Immich 2.7.4 at {fake.url}  (API base {fake.url}/api)", flush=True)
-    for key in data.API_KEYS.values():
+    for key in API_KEYS.values():
         perms = (
             "all"
             if "all" in key.permissions
             else (
                 ", ".join(key.permissions)
                 if len(key.permissions) < 4
-                else "all but " + ", ".join(sorted(set(data.ALL_PERMISSIONS) - set(key.permissions)))
+                else "all but " + ", ".join(sorted(set(ALL_PERMISSIONS) - set(key.permissions)))
             )
         )
         print(f"  {key.user:<6} {key.key}  ({perms})", flush=True)

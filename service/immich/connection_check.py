@@ -20,7 +20,7 @@ NEEDED = {
 }
 
 
-def run_connection_test(client: ImmichClient) -> dict[str, Any]:
+def check_connection(client: ImmichClient) -> dict[str, Any]:
     try:
         version = client.server_version()
     except ImmichError as exc:

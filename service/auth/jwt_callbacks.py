@@ -1,0 +1,63 @@
+"""The JWT layer's answers: which tokens are revoked, whose they are, and its 401s in the
+envelope (a malformed token is a 401, never flask-jwt-extended's 422)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_jwt_extended import JWTManager
+
+from service.auth.accounts import get_user
+from service.components import components
+from service.errors import error_response
+from service.models import User
+
+
+def register_jwt_callbacks(jwt: JWTManager) -> None:
+    jwt.token_in_blocklist_loader(_is_revoked)
+    jwt.user_lookup_loader(_load_user)
+    jwt.user_lookup_error_loader(_user_gone)
+    jwt.unauthorized_loader(_missing)
+    jwt.invalid_token_loader(_invalid)
+    jwt.expired_token_loader(_expired)
+    jwt.revoked_token_loader(_revoked)
+    jwt.needs_fresh_token_loader(_needs_fresh)
+
+
+def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+    sid = payload.get("sid")
+    return not isinstance(sid, str) or components().revocations.is_revoked(sid)
+
+
+def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
+    return get_user(payload["sub"])
+
+
+def _unauthorized(message: str) -> Any:
+    return error_response(401, message)
+
+
+def _missing(reason: str) -> Any:
+    if "CSRF" in reason:
+        return _unauthorized("Missing or wrong CSRF token: send the X-CSRF-TOKEN header")
+    return _unauthorized("Authentication required")
+
+
+def _invalid(_reason: str) -> Any:
+    return _unauthorized("Invalid token")
+
+
+def _expired(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+    return _unauthorized("Token has expired")
+
+
+def _revoked(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+    return _unauthorized("Token has been revoked")
+
+
+def _user_gone(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+    return _unauthorized("This account no longer exists")
+
+
+def _needs_fresh(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+    return _unauthorized("Sign in again to do this")

@@ -1,0 +1,48 @@
+"""The app's shared components, built once by the factory from the config and read through
+one typed accessor: the key ring, the Immich upstreams, the search page executor, the search
+cache, the revocation store and the optional Redis client. Only types are imported here, so
+any layer may read the registry without importing the layers above it."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flask import Flask, current_app
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from service.auth.revocation import RevocationStore
+    from service.crypto import KeyRing
+    from service.immich.client import Upstreams
+    from service.photos.search_cache import RangeCache
+
+EXTENSION_KEY = "photo_atlas"
+
+
+@dataclass(frozen=True)
+class Components:
+    key_ring: KeyRing
+    upstreams: Upstreams
+    search_executor: Executor
+    search_cache: RangeCache
+    revocations: RevocationStore
+    redis: Redis | None
+
+    def install(self, app: Flask) -> None:
+        app.extensions[EXTENSION_KEY] = self
+
+    def close(self) -> None:
+        """Release threads, pooled connections and the Redis client (tests, shutdown)."""
+        self.search_executor.shutdown(wait=False, cancel_futures=True)
+        self.upstreams.close()
+        if self.redis is not None:
+            self.redis.close()
+
+
+def components(app: Flask | None = None) -> Components:
+    """The components of `app`, or of the current app."""
+    found: Components = (app or current_app).extensions[EXTENSION_KEY]
+    return found
