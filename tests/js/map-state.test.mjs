@@ -3,23 +3,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  apiParams,
-  choosePreset,
-  DEFAULT_RADIUS_INDEX,
-  formatDistance,
-  nearestRadiusIndex,
-  photosFound,
-  photosPlaced,
-  RADII,
-  searchFailed,
-  searchInvalid,
-  searchQuery,
-  searchStarted,
-  setCentre,
-  setDays,
-  setNearPlace,
-  setRadius,
-  stateFromUrl,
+  apiParams, choosePreset, DEFAULT_RADIUS_INDEX, formatDistance, nearestRadiusIndex, photosFound, photosPlaced, RADII,
+  searchFailed, searchInvalid, searchQuery, searchStarted, setCentre, setDays, setNearPlace, setRadius, stateFromUrl,
   urlFromState,
 } from "../../static/js/map-state.js";
 
