@@ -4,11 +4,16 @@
 const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const REFRESH_PATH = "/api/auth/refresh";
 
+/**
+ * What went wrong: the HTTP status (0 when the app could not be reached), the envelope's
+ * human message, and its machine-readable code when it has one (e.g. "immich_disabled").
+ */
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, code = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
+    this.code = code;
   }
 }
 
@@ -29,7 +34,7 @@ async function parseEnvelope(response) {
   }
   if (body && typeof body === "object" && "success" in body) {
     if (body.success) return body.data;
-    throw new ApiError(response.status, body.error || "Something went wrong");
+    throw new ApiError(response.status, body.error || "Something went wrong", body.code ?? null);
   }
   if (response.ok) return body;
   throw new ApiError(response.status, `The server answered ${response.status}`);

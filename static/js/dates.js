@@ -36,8 +36,10 @@ export function presetRange(preset, now = new Date()) {
 export function parseDay(value) {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || "");
   if (!match) return null;
-  const date = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
-  return date.getDate() === Number(match[3]) ? date : null;
+  const [year, month, day] = match.slice(1).map(Number);
+  const date = new Date(year, month - 1, day);
+  // Date() rolls "2024-02-30" and "2024-13-01" over into the next month or year: refuse them.
+  return date.getMonth() === month - 1 && date.getDate() === day ? date : null;
 }
 
 /** A custom range from two "YYYY-MM-DD" values, both days included; or an error message. */

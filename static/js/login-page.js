@@ -1,26 +1,70 @@
+// The sign-in page: signing in, or creating an account. One state, changed only by the named
+// changes below and drawn by render().
 import { ApiError, getJson, postJson, readCookie } from "./api.js";
+import { elementsById } from "./dom.js";
 
 const params = new URLSearchParams(location.search);
-const signInSection = document.getElementById("sign-in-section");
-const signUpSection = document.getElementById("sign-up-section");
-const showSignUp = document.getElementById("show-sign-up");
+
+const ui = elementsById(["sign-in-section", "sign-up-section", "show-sign-up", "show-sign-in", "expired-notice"]);
+
+// The two forms (their elements' ids start with the form's name) and their button's labels.
+const formParts = (form) => elementsById(["form", "email", "error", "submit"], document, `${form}-`);
+const FORMS = {
+  "sign-in": { ...formParts("sign-in"), idle: "Sign in", busy: "Signing in…" },
+  "sign-up": { ...formParts("sign-up"), idle: "Create account", busy: "Creating account…" },
+};
+
+/*
+ * state = {
+ *   form:    "sign-in" | "sign-up": the form on show
+ *   errors:  {"sign-in": string, "sign-up": string}: what each form says went wrong
+ *   busy:    the form whose request is running, or null
+ *   expired: the visitor was sent here because their session ended
+ * }
+ */
+let state = {
+  form: params.get("signup") === "1" ? "sign-up" : "sign-in",
+  errors: { "sign-in": "", "sign-up": "" },
+  busy: null,
+  expired: params.get("expired") === "1",
+};
+
+// The named changes: each takes the state and returns a new one.
+
+function showForm(current, form) {
+  return { ...current, form };
+}
+
+function sending(current, form) {
+  return { ...current, busy: form, errors: { ...current.errors, [form]: "" } };
+}
+
+function failed(current, form, message) {
+  return { ...current, busy: null, errors: { ...current.errors, [form]: message } };
+}
+
+function change(named, ...args) {
+  state = named(state, ...args);
+  render(state);
+}
+
+function render({ form, errors, busy, expired }) {
+  ui.signInSection.hidden = form !== "sign-in";
+  ui.signUpSection.hidden = form !== "sign-up";
+  ui.showSignUp.setAttribute("aria-expanded", String(form === "sign-up"));
+  ui.expiredNotice.hidden = !expired;
+  for (const [name, parts] of Object.entries(FORMS)) {
+    parts.error.textContent = errors[name];
+    parts.error.hidden = !errors[name];
+    parts.submit.disabled = busy === name;
+    parts.submit.textContent = busy === name ? parts.busy : parts.idle;
+  }
+}
 
 // Only same-site paths: an attacker's link must not bounce a fresh login elsewhere.
 function nextPath() {
   const next = params.get("next") || "/";
   return next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
-}
-
-function showError(element, message) {
-  element.textContent = message;
-  element.hidden = !message;
-}
-
-function toggle(signUp) {
-  signInSection.hidden = signUp;
-  signUpSection.hidden = !signUp;
-  showSignUp.setAttribute("aria-expanded", String(signUp));
-  document.getElementById(signUp ? "sign-up-email" : "sign-in-email").focus();
 }
 
 function messageFor(error, fallback) {
@@ -32,80 +76,74 @@ async function signIn(email, password) {
   await postJson("/api/auth/login", { email, password }, { refresh: false });
 }
 
+/** The form's fields, trimmed; the password exactly as typed. */
 function formValues(form) {
   const data = new FormData(form);
-  return Object.fromEntries([...data.entries()].map(([key, value]) => [key, String(value).trim()]));
+  const values = Object.fromEntries([...data.entries()].map(([key, value]) => [key, String(value).trim()]));
+  return { ...values, password: form.elements.password.value };
 }
 
-document.getElementById("sign-in-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const errorBox = document.getElementById("sign-in-error");
-  const button = document.getElementById("sign-in-submit");
-  const { email } = formValues(form);
-  const password = form.elements.password.value;
-  if (!email || !password) {
-    showError(errorBox, "Enter your email and password.");
-    return;
-  }
-  showError(errorBox, "");
-  button.disabled = true;
-  button.textContent = "Signing in…";
-  try {
+/**
+ * Wire one form: check() names what is missing, send() does the work (and leaves the page),
+ * failure() words an error. The button stays busy until the next page or an error.
+ */
+function wireForm(form, { check, send, failure }) {
+  FORMS[form].form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = formValues(event.currentTarget);
+    const problem = check(values);
+    if (problem) {
+      change(failed, form, problem);
+      return;
+    }
+    change(sending, form);
+    try {
+      await send(values);
+    } catch (error) {
+      change(failed, form, failure(error));
+    }
+  });
+}
+
+wireForm("sign-in", {
+  check: ({ email, password }) => (email && password ? "" : "Enter your email and password."),
+  send: async ({ email, password }) => {
     await signIn(email, password);
     location.assign(nextPath());
-  } catch (error) {
-    showError(errorBox, messageFor(error, "Signing in failed. Please try again."));
-    button.disabled = false;
-    button.textContent = "Sign in";
-  }
+  },
+  failure: (error) => messageFor(error, "Signing in failed. Please try again."),
 });
 
-document.getElementById("sign-up-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const errorBox = document.getElementById("sign-up-error");
-  const button = document.getElementById("sign-up-submit");
-  const { email, name } = formValues(form);
-  const password = form.elements.password.value;
-  if (!email || !password) {
-    showError(errorBox, "Enter an email and a password.");
-    return;
-  }
-  if (password.length < 8) {
-    showError(errorBox, "Choose a password of at least 8 characters.");
-    return;
-  }
-  showError(errorBox, "");
-  button.disabled = true;
-  button.textContent = "Creating account…";
-  try {
-    const body = { email, password };
-    if (name) body.name = name;
-    await postJson("/api/auth/register", body, { refresh: false });
+wireForm("sign-up", {
+  check: ({ email, password }) => {
+    if (!email || !password) return "Enter an email and a password.";
+    return password.length < 8 ? "Choose a password of at least 8 characters." : "";
+  },
+  send: async ({ email, password, name }) => {
+    await postJson("/api/auth/register", name ? { email, password, name } : { email, password }, { refresh: false });
     await signIn(email, password);
     // A new account has no Immich server yet: that is the first thing to set up.
     location.assign("/settings?welcome=1");
-  } catch (error) {
-    let message = messageFor(error, "The account could not be created.");
-    if (error instanceof ApiError && error.status === 403) {
-      message = "Registration is closed. Ask the administrator of this Photo Atlas for an account.";
-    }
-    showError(errorBox, message);
-    button.disabled = false;
-    button.textContent = "Create account";
-  }
+  },
+  failure: (error) =>
+    error instanceof ApiError && error.status === 403
+      ? "Registration is closed. Ask the administrator of this Photo Atlas for an account."
+      : messageFor(error, "The account could not be created."),
 });
 
-showSignUp.addEventListener("click", () => toggle(true));
-document.getElementById("show-sign-in").addEventListener("click", () => toggle(false));
+function toggle(form) {
+  change(showForm, form);
+  FORMS[form].email.focus();
+}
 
-if (params.get("expired") === "1") {
-  document.getElementById("expired-notice").hidden = false;
-} else if (readCookie("csrf_access_token")) {
+ui.showSignUp.addEventListener("click", () => toggle("sign-up"));
+ui.showSignIn.addEventListener("click", () => toggle("sign-in"));
+
+render(state);
+if (state.form === "sign-up") FORMS["sign-up"].email.focus();
+if (!state.expired && readCookie("csrf_access_token")) {
   // Already signed in: skip the form.
   getJson("/api/users/me", { redirectOnAuthFailure: false })
     .then(() => location.replace(nextPath()))
     .catch(() => {});
 }
-if (params.get("signup") === "1") toggle(true);

@@ -1,324 +1,269 @@
-// The map timeline page: filters, search, map, timeline strip and viewer wired together.
+// The map timeline page. One state (its shape and its changes are in map-state.js); events
+// change it through change(), and render() draws the filters, map, timeline and messages
+// from it. The search fetches photos and steps the state along as they arrive.
 import { ApiError, getJson } from "./api.js";
-import { customRange, formatDay, presetRange, PRESETS, toDayValue, toIsoUtc } from "./dates.js";
+import { el, elementsById } from "./dom.js";
+import {
+  apiParams,
+  choosePreset,
+  formatDistance,
+  photosFound,
+  photosPlaced,
+  radiusMeters,
+  searchFailed,
+  searchInvalid,
+  searchQuery,
+  searchStarted,
+  setCentre,
+  setDays,
+  setNearPlace,
+  setRadius,
+  stateFromUrl,
+  urlFromState,
+} from "./map-state.js";
+import { describeRange, overlay, pageState, summary, timelineContent } from "./map-status.js";
 import { PhotoMap } from "./photo-map.js";
 import { readPageConfig, requireUser, wireSignOut } from "./session.js";
 import { Timeline } from "./timeline.js";
 import { PhotoViewer } from "./viewer.js";
 
 const SEARCH_PATH = "/api/users/me/immich/photos/search";
-const RADII = [100, 250, 500, 1000, 2000, 5000, 10000, 25000, 50000, 100000, 250000, 500000];
-const DEFAULT_RADIUS_INDEX = 6;
-const DEFAULT_PRESET = "year";
+const RADIUS_SEARCH_DELAY_MS = 400;
 
-const $ = (id) => document.getElementById(id);
-const atlas = $("atlas");
-const form = $("filters");
-const customBox = $("custom-range");
-const fromInput = $("date-from");
-const toInput = $("date-to");
-const locationToggle = $("location-enabled");
-const locationControls = $("location-controls");
-const locationHint = $("location-hint");
-const radiusInput = $("radius");
-const radiusOutput = $("radius-value");
-const statusBox = $("map-status");
-const summary = $("summary");
-const rangeLabel = $("range-label");
-const searchButton = $("search-button");
+const ui = elementsById([
+  "atlas",
+  "filters",
+  "custom-range",
+  "date-from",
+  "date-to",
+  "location-enabled",
+  "location-controls",
+  "location-hint",
+  "radius",
+  "radius-value",
+  "clear-location",
+  "search-button",
+  "range-label",
+  "map",
+  "map-preview",
+  "map-status",
+  "summary",
+  "timeline-strip",
+  "viewer",
+]);
 
 const config = readPageConfig();
-const viewer = new PhotoViewer($("viewer"));
+const viewer = new PhotoViewer(ui.viewer);
 const openViewer = (photos, index, focusTarget) => viewer.open(photos, index, focusTarget);
 
-const photoMap = new PhotoMap($("map"), {
+const photoMap = new PhotoMap(ui.map, {
   tileUrl: config.tileUrl,
   tileAttribution: config.tileAttribution,
-  previewElement: $("map-preview"),
+  previewElement: ui.mapPreview,
   onOpen: openViewer,
   onPickLocation: (latlng) => {
     // The map repeats the world sideways; the API wants longitudes in [-180, 180].
     const wrapped = latlng.wrap();
-    setCentre({ lat: wrapped.lat, lon: wrapped.lng });
+    change(setCentre, { lat: wrapped.lat, lon: wrapped.lng });
+    search();
   },
 });
 
-const timeline = new Timeline($("timeline-strip"), {
+const timeline = new Timeline(ui.timelineStrip, {
   onOpen: openViewer,
   onHighlight: (photos) => photoMap.highlight(photos),
   onFocusDay: (photos) => photoMap.focusPhotos(photos),
 });
 
-let centre = null;
+let state = stateFromUrl(location.search);
+
+/** The one way the state changes: a named change from map-state.js, then a render. */
+function change(named, ...args) {
+  state = named(state, ...args);
+  render(state);
+}
+
+// Rendering: each function reads the state and writes its part of the page, never the reverse.
+
+function render(current) {
+  renderFilters(current);
+  renderLocation(current);
+  renderSearch(current.search);
+}
+
+function renderFilters({ preset, from, to }) {
+  ui.filters.elements.preset.value = preset;
+  ui.customRange.hidden = preset !== "custom";
+  // Written only when they differ, so a date being typed is left alone.
+  if (ui.dateFrom.value !== from) ui.dateFrom.value = from;
+  if (ui.dateTo.value !== to) ui.dateTo.value = to;
+}
+
+function renderLocation(current) {
+  const { nearPlace, centre, radiusIndex } = current;
+  ui.locationEnabled.checked = nearPlace;
+  ui.locationControls.hidden = !nearPlace;
+  ui.locationHint.textContent = centre
+    ? `Centre ${centre.lat.toFixed(4)}, ${centre.lon.toFixed(4)}. Click the map to move it.`
+    : "Click the map to choose the centre.";
+  const radius = formatDistance(radiusMeters(current));
+  ui.radius.value = String(radiusIndex);
+  ui.radius.setAttribute("aria-valuetext", radius);
+  ui.radiusValue.textContent = radius;
+  photoMap.setPicking(nearPlace);
+  photoMap.setLocation(centre ? [centre.lat, centre.lon] : null, radiusMeters(current));
+}
+
+function renderSearch(search) {
+  const shown = pageState(search);
+  ui.atlas.dataset.state = shown;
+  ui.map.parentElement.setAttribute("aria-busy", String(shown === "loading"));
+  ui.searchButton.disabled = search.status === "loading";
+  ui.rangeLabel.textContent = search.query ? describeRange(search.query.range) : "";
+  ui.summary.textContent = summary(search);
+  renderOverlay(overlay(search));
+  renderTimeline(timelineContent(search));
+}
+
+const OVERLAY_ACTIONS = {
+  settings: () => el("a", { class: "button button--primary", href: "/settings" }, "Open Settings"),
+  retry: () => el("button", { class: "button button--primary", type: "button", id: "retry-search" }, "Retry"),
+};
+
+// What the overlay and the strip show, so a render rebuilds them only when that changes.
+let overlayShows = "";
+let timelineShows;
+
+function renderOverlay(message) {
+  const key = JSON.stringify(message);
+  if (key === overlayShows) return;
+  overlayShows = key;
+  const box = ui.mapStatus;
+  box.replaceChildren();
+  box.hidden = !message;
+  if (!message) return;
+  box.className = `map-status map-status--${message.kind}`;
+  if (message.kind === "loading") box.append(el("span", { class: "spinner" }));
+  box.append(
+    el(
+      "div",
+      { class: "map-status-text" },
+      el("p", { class: "map-status-title" }, message.title),
+      message.detail && el("p", { class: "map-status-detail" }, message.detail),
+      message.action && OVERLAY_ACTIONS[message.action](),
+    ),
+  );
+}
+
+function renderTimeline(content) {
+  if (!content) return;
+  const shows = content.photos ?? content.message;
+  if (shows === timelineShows) return;
+  timelineShows = shows;
+  if (content.photos) {
+    timeline.render(content.photos);
+  } else {
+    timeline.clear(content.message);
+  }
+}
+
+// Searching: fetch the photos, then show them; a newer search abandons an older one.
+
 let controller = null;
 let radiusTimer = 0;
 
-function formatDistance(meters) {
-  return meters >= 1000 ? `${meters / 1000} km` : `${meters} m`;
-}
-
-function radiusMeters() {
-  return RADII[Number(radiusInput.value)] ?? RADII[DEFAULT_RADIUS_INDEX];
-}
-
-function selectedPreset() {
-  const checked = form.querySelector("input[name=preset]:checked");
-  return checked ? checked.value : DEFAULT_PRESET;
-}
-
-function selectPreset(preset) {
-  const input = form.querySelector(`input[name=preset][value="${preset}"]`);
-  if (input) input.checked = true;
-  customBox.hidden = preset !== "custom";
-}
-
-function currentRange() {
-  const preset = selectedPreset();
-  return preset === "custom" ? customRange(fromInput.value, toInput.value) : presetRange(preset);
-}
-
-function readUrlState() {
-  const params = new URLSearchParams(location.search);
-  let preset = params.get("preset");
-  if (!PRESETS.includes(preset)) preset = params.get("from") ? "custom" : DEFAULT_PRESET;
-  selectPreset(preset);
-  const range = presetRange(preset === "custom" ? DEFAULT_PRESET : preset);
-  fromInput.value = params.get("from") || toDayValue(range.start);
-  toInput.value = params.get("to") || toDayValue(range.end);
-  const radius = Number(params.get("radius"));
-  if (radius > 0) {
-    // The nearest step of the slider.
-    let best = 0;
-    RADII.forEach((value, index) => {
-      if (Math.abs(value - radius) < Math.abs(RADII[best] - radius)) best = index;
-    });
-    radiusInput.value = String(best);
-  }
-  updateRadiusLabel();
-  const lat = Number(params.get("lat"));
-  const lon = Number(params.get("lon"));
-  if (params.has("lat") && params.has("lon") && Number.isFinite(lat) && Number.isFinite(lon)) {
-    locationToggle.checked = true;
-    showLocationControls(true);
-    setCentre({ lat, lon }, { search: false });
-  }
-}
-
-function writeUrlState() {
-  const params = new URLSearchParams();
-  const preset = selectedPreset();
-  params.set("preset", preset);
-  if (preset === "custom") {
-    params.set("from", fromInput.value);
-    params.set("to", toInput.value);
-  }
-  if (centre) {
-    params.set("lat", centre.lat.toFixed(5));
-    params.set("lon", centre.lon.toFixed(5));
-    params.set("radius", String(radiusMeters()));
-  }
-  history.replaceState(null, "", `${location.pathname}?${params}`);
-}
-
-function updateRadiusLabel() {
-  const text = formatDistance(radiusMeters());
-  radiusOutput.textContent = text;
-  radiusInput.setAttribute("aria-valuetext", text);
-}
-
-function showLocationControls(show) {
-  locationControls.hidden = !show;
-  photoMap.setPicking(show);
-}
-
-function setCentre(point, { search: runSearch = true } = {}) {
-  centre = point;
-  photoMap.setLocation(point ? [point.lat, point.lon] : null, radiusMeters());
-  locationHint.textContent = point
-    ? `Centre ${point.lat.toFixed(4)}, ${point.lon.toFixed(4)}. Click the map to move it.`
-    : "Click the map to choose the centre.";
-  if (runSearch) search();
-}
-
-function clearLocation() {
-  const had = Boolean(centre);
-  locationToggle.checked = false;
-  showLocationControls(false);
-  setCentre(null, { search: had });
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-/** The overlay on the map: kind is loading, empty, error or null (hidden). */
-function showStatus(kind, title, detail, action) {
-  statusBox.replaceChildren();
-  statusBox.hidden = !kind;
-  if (!kind) return;
-  statusBox.className = `map-status map-status--${kind}`;
-  if (kind === "loading") statusBox.append(el("span", "spinner"));
-  const text = el("div", "map-status-text");
-  text.append(el("p", "map-status-title", title));
-  if (detail) text.append(el("p", "map-status-detail", detail));
-  if (action) text.append(action);
-  statusBox.append(text);
-}
-
-function setState(state) {
-  atlas.dataset.state = state;
-  $("map").parentElement.setAttribute("aria-busy", String(state === "loading"));
-}
-
-function describeRange(range) {
-  return `${formatDay(range.start)} – ${formatDay(range.end)}`;
-}
-
-function showSearchError(error) {
-  photoMap.clearPhotos();
-  if (error.status === 409) {
-    setState("not-configured");
-    const link = el("a", "button button--primary", "Open Settings");
-    link.href = "/settings";
-    const title = /disabled|switched off/i.test(error.message)
-      ? "Immich is switched off in your settings"
-      : "Connect your Immich server first";
-    showStatus("error", title, error.message, link);
-    timeline.clear("Your photos will appear here once Immich is set up.");
-  } else if (error.status === 0 || error.status >= 500) {
-    setState("error");
-    const retry = el("button", "button button--primary", "Retry");
-    retry.type = "button";
-    retry.id = "retry-search";
-    retry.addEventListener("click", () => search());
-    showStatus("error", "Your photos could not be loaded", error.message, retry);
-    timeline.clear("Nothing to show until your photos load.");
-  } else {
-    setState("error");
-    showStatus("error", "That search did not work", error.message);
-    timeline.clear("");
-  }
-  summary.textContent = "";
-}
-
 async function search() {
-  const range = currentRange();
-  if (!range || range.error) {
-    setState("invalid");
-    showStatus("error", "Check the dates", range ? range.error : "Choose a date range.");
+  const query = searchQuery(state);
+  if (query.problem) {
+    change(searchInvalid, query.problem);
     return;
   }
-  writeUrlState();
-  rangeLabel.textContent = describeRange(range);
+  history.replaceState(null, "", location.pathname + urlFromState(state));
   if (controller) controller.abort();
   controller = new AbortController();
   const { signal } = controller;
-
-  const params = new URLSearchParams({ startDate: toIsoUtc(range.start), endDate: toIsoUtc(range.end) });
-  if (centre) {
-    params.set("latitude", String(centre.lat));
-    params.set("longitude", String(centre.lon));
-    params.set("radiusMeters", String(radiusMeters()));
-  }
-  setState("loading");
-  searchButton.disabled = true;
-  showStatus("loading", "Searching your photos…");
-  let data;
+  change(searchStarted, query);
+  let photos;
   try {
-    data = await getJson(`${SEARCH_PATH}?${params}`, { signal });
+    photos = await fetchPhotos(query, signal);
   } catch (error) {
-    if (signal.aborted) return;
-    searchButton.disabled = false;
-    showSearchError(error instanceof ApiError ? error : new ApiError(0, "Something went wrong."));
+    if (!signal.aborted) showFailure(error);
     return;
   }
-  if (signal.aborted) return;
-  searchButton.disabled = false;
-  const photos = data.photos || [];
-  const placed = photos.filter((p) => typeof p.latitude === "number" && typeof p.longitude === "number");
-  const unplaced = photos.length - placed.length;
+  if (!signal.aborted) await showPhotos(photos, signal);
+}
 
-  if (!photos.length) {
-    photoMap.clearPhotos();
-    if (centre) photoMap.showLocation();
-    timeline.clear("No photos in this range.");
-    summary.textContent = "No photos";
-    const where = centre ? ` within ${formatDistance(radiusMeters())} of the chosen place` : "";
-    showStatus(
-      "empty",
-      "No photos found",
-      `Nothing was taken between ${formatDay(range.start)} and ${formatDay(range.end)}${where}. ` +
-        `Try a wider date range${centre ? " or radius" : ""}.`,
-    );
-    setState("empty");
-    return;
-  }
+async function fetchPhotos(query, signal) {
+  const data = await getJson(`${SEARCH_PATH}?${apiParams(query)}`, { signal });
+  return data.photos || [];
+}
 
-  const parts = [`${photos.length} ${photos.length === 1 ? "photo" : "photos"}`];
-  parts.push(`${placed.length} on the map`);
-  if (unplaced) parts.push(`${unplaced} without location`);
-  summary.textContent = parts.join(" · ");
-  timeline.render(photos);
-  if (!placed.length) {
+/** The timeline and counts first, then the markers, which markercluster builds in chunks. */
+async function showPhotos(photos, signal) {
+  change(photosFound, photos);
+  if (state.search.status !== "placing") {
     photoMap.clearPhotos();
-    showStatus("empty", "None of these photos has a location", "They are listed in the timeline below.");
-    setState("ready");
+    if (!photos.length && state.centre) photoMap.showLocation();
     return;
   }
-  showStatus("loading", `Placing ${placed.length} photos on the map…`);
-  // Let the browser paint the timeline and that message before the markers are built.
+  // Let the browser paint the timeline and the "Placing…" message before the markers are built.
   await new Promise((resolve) => window.setTimeout(resolve, 0));
   if (signal.aborted) return;
   await photoMap.setPhotos(photos);
-  if (signal.aborted) return;
-  showStatus(null);
-  setState("ready");
+  if (!signal.aborted) change(photosPlaced);
 }
 
-form.addEventListener("submit", (event) => {
+function showFailure(error) {
+  photoMap.clearPhotos();
+  change(searchFailed, error instanceof ApiError ? error : new ApiError(0, "Something went wrong."));
+}
+
+function clearLocation() {
+  const hadCentre = Boolean(state.centre);
+  change(setNearPlace, false);
+  if (hadCentre) search();
+}
+
+// Events: each one names a change, and says whether a search follows.
+
+ui.filters.addEventListener("submit", (event) => {
   event.preventDefault();
   search();
 });
 
-form.addEventListener("change", (event) => {
+ui.filters.addEventListener("change", (event) => {
   if (event.target.name !== "preset") return;
-  const preset = event.target.value;
-  if (preset === "custom") {
-    customBox.hidden = false;
-    fromInput.focus();
-    return;
+  change(choosePreset, event.target.value);
+  if (state.preset === "custom") {
+    ui.dateFrom.focus();
+  } else {
+    search();
   }
-  customBox.hidden = true;
-  const range = presetRange(preset);
-  fromInput.value = toDayValue(range.start);
-  toInput.value = toDayValue(range.end);
-  search();
 });
 
-locationToggle.addEventListener("change", () => {
-  if (locationToggle.checked) {
-    showLocationControls(true);
+ui.customRange.addEventListener("input", () => change(setDays, ui.dateFrom.value, ui.dateTo.value));
+
+ui.locationEnabled.addEventListener("change", () => {
+  if (ui.locationEnabled.checked) {
+    change(setNearPlace, true);
   } else {
     clearLocation();
   }
 });
 
-radiusInput.addEventListener("input", () => {
-  updateRadiusLabel();
-  if (!centre) return;
-  photoMap.setLocation([centre.lat, centre.lon], radiusMeters());
+ui.clearLocation.addEventListener("click", clearLocation);
+
+ui.radius.addEventListener("input", () => {
+  change(setRadius, Number(ui.radius.value));
+  if (!state.centre) return;
   window.clearTimeout(radiusTimer);
-  radiusTimer = window.setTimeout(() => search(), 400);
+  radiusTimer = window.setTimeout(search, RADIUS_SEARCH_DELAY_MS);
 });
 
-$("clear-location").addEventListener("click", clearLocation);
+ui.mapStatus.addEventListener("click", (event) => {
+  if (event.target.closest("#retry-search")) search();
+});
 
 wireSignOut();
-readUrlState();
-requireUser().then(
-  () => search(),
-  (error) => showSearchError(error instanceof ApiError ? error : new ApiError(0, "Something went wrong.")),
-);
+render(state);
+requireUser().then(() => search(), showFailure);

@@ -1,6 +1,8 @@
 // The Leaflet map: clustered photo markers, the hover/tap preview and the location circle.
 import { authImage, withSize } from "./api.js";
 import { formatSpan, formatTaken, parseTaken } from "./dates.js";
+import { el } from "./dom.js";
+import { hasCoordinates, photoName } from "./photos.js";
 
 const L = window.L;
 
@@ -12,13 +14,6 @@ const CAMERA_SVG =
 
 function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
 
 function clusterIcon(cluster) {
@@ -111,8 +106,8 @@ export class PhotoMap {
     this.markerByPhoto = new Map();
     const markers = [];
     photos.forEach((photo, index) => {
-      if (typeof photo.latitude !== "number" || typeof photo.longitude !== "number") return;
-      const name = escapeHtml(photo.originalFileName || "Photo");
+      if (!hasCoordinates(photo)) return;
+      const name = escapeHtml(photoName(photo));
       const marker = L.marker([photo.latitude, photo.longitude], {
         icon: L.divIcon({
           html: `${CAMERA_SVG}<span class="visually-hidden">${name}</span>`,
@@ -208,29 +203,25 @@ export class PhotoMap {
     box.classList.toggle("map-preview--cluster", isCluster);
     box.classList.toggle("map-preview--touch", touch);
     if (isCluster) {
-      const grid = el("div", "preview-grid");
-      for (const photo of photos.slice(0, 4)) {
-        grid.append(authImage(withSize(photo.thumbnailUrl, "thumbnail")));
-      }
+      const thumbnails = photos.slice(0, 4).map((photo) => authImage(withSize(photo.thumbnailUrl, "thumbnail")));
       const dates = photos.map((p) => parseTaken(p.takenAt)).filter(Boolean);
       box.append(
-        grid,
-        el("p", "preview-title", `${photos.length} photos`),
-        el("p", "preview-meta", formatSpan(dates[0], dates[dates.length - 1])),
+        el("div", { class: "preview-grid" }, ...thumbnails),
+        el("p", { class: "preview-title" }, `${photos.length} photos`),
+        el("p", { class: "preview-meta" }, formatSpan(dates[0], dates[dates.length - 1])),
       );
     } else {
       const photo = photos[0];
       box.append(
         authImage(withSize(photo.thumbnailUrl, "thumbnail"), { className: "preview-image" }),
-        el("p", "preview-title", photo.originalFileName || "Photo"),
-        el("p", "preview-meta", formatTaken(photo.takenAt)),
+        el("p", { class: "preview-title" }, photoName(photo)),
+        el("p", { class: "preview-meta" }, formatTaken(photo.takenAt)),
       );
     }
     if (touch) {
-      const open = el("button", "button button--primary preview-open", isCluster ? `View ${photos.length} photos` : "View photo");
-      open.type = "button";
-      open.dataset.openPreview = "";
-      box.append(open);
+      const label = isCluster ? `View ${photos.length} photos` : "View photo";
+      const attributes = { class: "button button--primary preview-open", type: "button", "data-open-preview": true };
+      box.append(el("button", attributes, label));
     }
     this.previewTarget = target;
     box.hidden = false;
@@ -302,9 +293,7 @@ export class PhotoMap {
 
   /** Fit the map to these photos' places, if any have one. */
   focusPhotos(photos) {
-    const points = photos
-      .filter((p) => typeof p.latitude === "number" && typeof p.longitude === "number")
-      .map((p) => [p.latitude, p.longitude]);
+    const points = photos.filter(hasCoordinates).map((p) => [p.latitude, p.longitude]);
     if (points.length) this.map.fitBounds(L.latLngBounds(points), { padding: [40, 40], maxZoom: 15 });
   }
 

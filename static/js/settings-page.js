@@ -1,19 +1,32 @@
+// The settings page: the user's Immich server. One state, changed only by the named changes
+// below and drawn by render(); the inputs belong to the user between a load, save or delete.
 import { ApiError, deleteJson, getJson, postJson, putJson } from "./api.js";
+import { el, elementsById } from "./dom.js";
 import { requireUser, wireSignOut } from "./session.js";
 
 const CONFIG_PATH = "/api/users/me/immich-config";
 
-const form = document.getElementById("immich-form");
-const urlInput = document.getElementById("server-url");
-const keyInput = document.getElementById("api-key");
-const keyHint = document.getElementById("api-key-hint");
-const enabledInput = document.getElementById("enabled");
-const statusBox = document.getElementById("settings-status");
-const saveButton = document.getElementById("save-settings");
-const testButton = document.getElementById("test-connection");
-const deleteButton = document.getElementById("delete-settings");
-const deleteDialog = document.getElementById("delete-dialog");
-const testResult = document.getElementById("test-result");
+const ui = elementsById([
+  "settings-loading",
+  "immich-form",
+  "server-url",
+  "api-key",
+  "api-key-hint",
+  "enabled",
+  "settings-status",
+  "save-settings",
+  "test-connection",
+  "delete-settings",
+  "delete-dialog",
+  "test-result",
+]);
+
+// The buttons whose request can be running, with their labels meanwhile.
+const BUTTONS = {
+  save: { element: ui.saveSettings, idle: "Save", busy: "Saving…" },
+  test: { element: ui.testConnection, idle: "Test connection", busy: "Testing…" },
+  delete: { element: ui.deleteSettings, idle: "Delete", busy: "Deleting…" },
+};
 
 // What each permission Photo Atlas relies on lets it do, in the user's words.
 const PERMISSION_WORDS = {
@@ -22,201 +35,253 @@ const PERMISSION_WORDS = {
   "asset.download": "This key cannot download originals (asset.download)",
 };
 
-let stored = null;
+/*
+ * state = {
+ *   loading: "loading" | "ready" | "failed" (loadError then says why)
+ *   stored:  the saved settings, {serverUrl, enabled}, or null. The API never sends the key
+ *            back, but saved settings always hold one.
+ *   notice:  {kind, message, link?} under the form, or null
+ *   test:    {result, usedStored}: the last connection test, or null
+ *   busy:    "save" | "test" | "delete" while that request runs, else null
+ * }
+ */
+let state = { loading: "loading", loadError: "", stored: null, notice: null, test: null, busy: null };
 
-function el(tag, { className, text, attrs } = {}, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, value);
-  for (const child of children) node.append(child);
-  return node;
+// The named changes: each takes the state and returns a new one.
+
+function loaded(current, stored, welcome) {
+  const notice =
+    welcome && !stored
+      ? { kind: "info", message: "Welcome! Connect your Immich server to see your photos on the map." }
+      : null;
+  return { ...current, loading: "ready", stored, notice };
 }
 
-function setStatus(kind, message, extra) {
-  statusBox.replaceChildren();
-  if (!message) return;
-  const line = el("p", { className: `notice notice--${kind}`, text: message });
-  if (extra) line.append(" ", extra);
-  statusBox.append(line);
+function loadFailed(current, loadError) {
+  return { ...current, loading: "failed", loadError };
 }
 
-function showStored(config) {
-  stored = config;
-  urlInput.value = config ? config.serverUrl : "";
-  enabledInput.checked = config ? Boolean(config.enabled) : true;
-  keyInput.value = "";
-  const hasKey = Boolean(config && config.hasApiKey !== false);
-  keyInput.placeholder = hasKey ? "A key is stored" : "Paste your Immich API key";
-  keyHint.textContent = hasKey
+function busy(current, action) {
+  return { ...current, busy: action, notice: action === "test" ? null : current.notice };
+}
+
+function refused(current, message) {
+  return { ...current, notice: { kind: "error", message } };
+}
+
+/** A request failed; a failed test leaves no earlier result in view. */
+function requestFailed(current, message) {
+  return { ...refused(current, message), test: current.busy === "test" ? null : current.test };
+}
+
+function saved(current, stored) {
+  const link = { text: "Go to the map", href: "/" };
+  return { ...current, stored, notice: { kind: "success", message: "Settings saved.", link } };
+}
+
+function tested(current, result, usedStored) {
+  return { ...current, test: { result, usedStored } };
+}
+
+function deleted(current) {
+  const notice = { kind: "success", message: "Your Immich settings were deleted." };
+  return { ...current, stored: null, test: null, notice };
+}
+
+function change(named, ...args) {
+  state = named(state, ...args);
+  render(state);
+}
+
+// Rendering. Each part is redrawn only when its piece of state is a new one.
+
+const drawn = { stored: undefined, notice: undefined, test: undefined };
+
+function render(current) {
+  renderLoading(current);
+  if (current.stored !== drawn.stored) renderStored(current.stored);
+  if (current.notice !== drawn.notice) renderNotice(current.notice);
+  if (current.test !== drawn.test) renderTest(current.test);
+  Object.assign(drawn, { stored: current.stored, notice: current.notice, test: current.test });
+  for (const [action, { element, idle, busy: label }] of Object.entries(BUTTONS)) {
+    element.disabled = current.busy === action;
+    element.textContent = current.busy === action ? label : idle;
+  }
+}
+
+function renderLoading({ loading, loadError }) {
+  ui.immichForm.hidden = loading !== "ready";
+  ui.settingsLoading.hidden = loading === "ready";
+  if (loading === "failed") {
+    ui.settingsLoading.className = "notice notice--error";
+    ui.settingsLoading.textContent = loadError;
+  }
+}
+
+/** The saved settings fill the form afresh; the key field is always left empty. */
+function renderStored(stored) {
+  ui.serverUrl.value = stored ? stored.serverUrl : "";
+  ui.enabled.checked = stored ? Boolean(stored.enabled) : true;
+  ui.apiKey.value = "";
+  ui.apiKey.placeholder = stored ? "A key is stored" : "Paste your Immich API key";
+  ui.apiKeyHint.textContent = stored
     ? "A key is stored. To save any change, enter the key again: it is never shown or sent back to this page."
     : "Your key is stored encrypted and is never shown again.";
-  deleteButton.hidden = !config;
+  ui.deleteSettings.hidden = !stored;
 }
 
-function busy(button, label) {
-  const original = button.textContent;
-  button.disabled = true;
-  button.textContent = label;
-  return () => {
-    button.disabled = false;
-    button.textContent = original;
-  };
+function renderNotice(notice) {
+  ui.settingsStatus.replaceChildren();
+  if (!notice) return;
+  const link = notice.link && el("a", { href: notice.link.href }, notice.link.text);
+  ui.settingsStatus.append(el("p", { class: `notice notice--${notice.kind}` }, notice.message, link && " ", link));
 }
+
+function renderTest(test) {
+  ui.testResult.hidden = !test;
+  if (!test) return;
+  const { result, usedStored } = test;
+  const scope = usedStored ? "The saved settings: " : "";
+  if (!result.reachable) {
+    ui.testResult.className = "test-result test-result--error";
+    ui.testResult.replaceChildren(
+      el("h2", {}, "Could not connect"),
+      el("p", {}, scope + (result.reason || "Immich did not answer.")),
+    );
+    return;
+  }
+  const missing = result.missingPermissions || [];
+  ui.testResult.className = `test-result ${missing.length ? "test-result--warning" : "test-result--ok"}`;
+  ui.testResult.replaceChildren(el("h2", {}, `${scope}Connected`), connectionFacts(result));
+  if (missing.length) ui.testResult.append(...missingPermissions(missing));
+  const unchecked = Object.entries(result.permissions || {})
+    .filter(([, granted]) => granted === null)
+    .map(([permission]) => permission);
+  if (unchecked.length) {
+    const text = `Not checked, as there is no photo to try them on: ${unchecked.join(", ")}.`;
+    ui.testResult.append(el("p", { class: "hint" }, text));
+  } else if (!missing.length) {
+    ui.testResult.append(el("p", {}, "This key has every permission Photo Atlas needs."));
+  }
+}
+
+function connectionFacts(result) {
+  const fact = (term, value) => el("div", {}, el("dt", {}, term), el("dd", {}, value));
+  return el(
+    "dl",
+    { class: "facts" },
+    fact("Immich version", result.serverVersion || "unknown"),
+    fact("Signed in to Immich as", result.immichUser || "not shown to this key (user.read)"),
+  );
+}
+
+function missingPermissions(missing) {
+  const words = (permission) => PERMISSION_WORDS[permission] || `This key lacks the ${permission} permission`;
+  return [
+    el("p", {}, "Some features will not work with this key:"),
+    el("ul", { class: "missing-permissions" }, ...missing.map((permission) => el("li", {}, words(permission)))),
+    el("p", { class: "hint" }, "Create a key in Immich with the missing permissions, then save it here."),
+  ];
+}
+
+// Requests.
 
 function errorText(error, fallback) {
   return error instanceof ApiError && error.message ? error.message : fallback;
 }
 
-async function load() {
+/** One button's request: the button is busy while it runs; a failure is told under the form. */
+async function run(action, request, failure) {
+  change(busy, action);
   try {
-    showStored(await getJson(CONFIG_PATH));
-    form.hidden = false;
-    document.getElementById("settings-loading").hidden = true;
-    if (new URLSearchParams(location.search).get("welcome") === "1" && !stored) {
-      setStatus("info", "Welcome! Connect your Immich server to see your photos on the map.");
-    }
-    (stored ? keyInput : urlInput).focus();
+    await request();
   } catch (error) {
-    const loading = document.getElementById("settings-loading");
-    loading.className = "notice notice--error";
-    loading.textContent = errorText(error, "Your settings could not be loaded.");
+    change(requestFailed, errorText(error, failure));
+  } finally {
+    change(busy, null);
   }
 }
 
-form.addEventListener("submit", async (event) => {
+async function load() {
+  try {
+    const stored = await getJson(CONFIG_PATH);
+    change(loaded, stored, new URLSearchParams(location.search).get("welcome") === "1");
+    (stored ? ui.apiKey : ui.serverUrl).focus();
+  } catch (error) {
+    change(loadFailed, errorText(error, "Your settings could not be loaded."));
+  }
+}
+
+ui.immichForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  const serverUrl = urlInput.value.trim();
-  const apiKey = keyInput.value.trim();
+  const serverUrl = ui.serverUrl.value.trim();
+  const apiKey = ui.apiKey.value.trim();
   if (!serverUrl) {
-    setStatus("error", "Enter the address of your Immich server.");
-    urlInput.focus();
+    change(refused, "Enter the address of your Immich server.");
+    ui.serverUrl.focus();
     return;
   }
   if (!apiKey) {
-    setStatus(
-      "error",
-      stored
+    change(
+      refused,
+      state.stored
         ? "Enter the API key again to save: the stored key is never sent back to this page."
         : "Enter your Immich API key.",
     );
-    keyInput.focus();
+    ui.apiKey.focus();
     return;
   }
-  const done = busy(saveButton, "Saving…");
-  try {
-    await putJson(CONFIG_PATH, { serverUrl, apiKey, enabled: enabledInput.checked });
-    showStored(await getJson(CONFIG_PATH));
-    const link = el("a", { text: "Go to the map", attrs: { href: "/" } });
-    setStatus("success", "Settings saved.", link);
-  } catch (error) {
-    setStatus("error", errorText(error, "Your settings could not be saved."));
-  } finally {
-    done();
-  }
+  run(
+    "save",
+    async () => {
+      await putJson(CONFIG_PATH, { serverUrl, apiKey, enabled: ui.enabled.checked });
+      change(saved, await getJson(CONFIG_PATH));
+    },
+    "Your settings could not be saved.",
+  );
 });
 
-function renderTestResult(result, usedStored) {
-  testResult.replaceChildren();
-  testResult.hidden = false;
-  const scope = usedStored ? "The saved settings: " : "";
-  if (!result.reachable) {
-    testResult.className = "test-result test-result--error";
-    testResult.append(
-      el("h2", { text: "Could not connect" }),
-      el("p", { text: scope + (result.reason || "Immich did not answer.") }),
-    );
+ui.testConnection.addEventListener("click", () => {
+  const serverUrl = ui.serverUrl.value.trim();
+  const apiKey = ui.apiKey.value.trim();
+  // With a key typed in, test what is typed; without one, the saved settings.
+  const body = apiKey ? { serverUrl, apiKey } : undefined;
+  if (body && !serverUrl) {
+    change(refused, "Enter the address of your Immich server.");
     return;
   }
-  const missing = result.missingPermissions || [];
-  testResult.className = `test-result ${missing.length ? "test-result--warning" : "test-result--ok"}`;
-  const facts = el("dl", { className: "facts" }, [
-    el("div", {}, [el("dt", { text: "Immich version" }), el("dd", { text: result.serverVersion || "unknown" })]),
-    el("div", {}, [
-      el("dt", { text: "Signed in to Immich as" }),
-      el("dd", { text: result.immichUser || "not shown to this key (user.read)" }),
-    ]),
-  ]);
-  testResult.append(el("h2", { text: `${scope}Connected` }), facts);
-  if (missing.length) {
-    const list = el("ul", { className: "missing-permissions" });
-    for (const permission of missing) {
-      list.append(el("li", { text: PERMISSION_WORDS[permission] || `This key lacks the ${permission} permission` }));
-    }
-    testResult.append(
-      el("p", { text: "Some features will not work with this key:" }),
-      list,
-      el("p", { className: "hint", text: "Create a key in Immich with the missing permissions, then save it here." }),
-    );
-  }
-  const unchecked = Object.entries(result.permissions || {})
-    .filter(([, granted]) => granted === null)
-    .map(([permission]) => permission);
-  if (unchecked.length) {
-    testResult.append(
-      el("p", {
-        className: "hint",
-        text: `Not checked, as there is no photo to try them on: ${unchecked.join(", ")}.`,
-      }),
-    );
-  } else if (!missing.length) {
-    testResult.append(el("p", { text: "This key has every permission Photo Atlas needs." }));
-  }
-}
-
-testButton.addEventListener("click", async () => {
-  const serverUrl = urlInput.value.trim();
-  const apiKey = keyInput.value.trim();
-  let body;
-  if (apiKey) {
-    if (!serverUrl) {
-      setStatus("error", "Enter the address of your Immich server.");
-      return;
-    }
-    body = { serverUrl, apiKey };
-  } else if (!stored) {
-    setStatus("error", "Enter the server address and API key to test them.");
+  if (!body && !state.stored) {
+    change(refused, "Enter the server address and API key to test them.");
     return;
   }
-  setStatus("", "");
-  const done = busy(testButton, "Testing…");
-  try {
-    renderTestResult(await postJson(`${CONFIG_PATH}/test`, body), !body);
-  } catch (error) {
-    testResult.hidden = true;
-    setStatus("error", errorText(error, "The connection could not be tested."));
-  } finally {
-    done();
-  }
+  run(
+    "test",
+    async () => change(tested, await postJson(`${CONFIG_PATH}/test`, body), !body),
+    "The connection could not be tested.",
+  );
 });
 
-deleteButton.addEventListener("click", () => {
-  deleteDialog.returnValue = "";
-  deleteDialog.showModal();
+ui.deleteSettings.addEventListener("click", () => {
+  ui.deleteDialog.returnValue = "";
+  ui.deleteDialog.showModal();
 });
 
-deleteDialog.addEventListener("close", async () => {
-  if (deleteDialog.returnValue !== "delete") {
-    deleteButton.focus();
+ui.deleteDialog.addEventListener("close", () => {
+  if (ui.deleteDialog.returnValue !== "delete") {
+    ui.deleteSettings.focus();
     return;
   }
-  const done = busy(deleteButton, "Deleting…");
-  try {
-    await deleteJson(CONFIG_PATH);
-    showStored(null);
-    testResult.hidden = true;
-    setStatus("success", "Your Immich settings were deleted.");
-    urlInput.focus();
-  } catch (error) {
-    setStatus("error", errorText(error, "Your settings could not be deleted."));
-  } finally {
-    done();
-  }
+  run(
+    "delete",
+    async () => {
+      await deleteJson(CONFIG_PATH);
+      change(deleted);
+      ui.serverUrl.focus();
+    },
+    "Your settings could not be deleted.",
+  );
 });
 
 wireSignOut();
-requireUser().then(load, (error) => {
-  const loading = document.getElementById("settings-loading");
-  loading.className = "notice notice--error";
-  loading.textContent = errorText(error, "Photo Atlas could not be reached.");
-});
+render(state);
+requireUser().then(load, (error) => change(loadFailed, errorText(error, "Photo Atlas could not be reached.")));

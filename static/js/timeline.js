@@ -1,19 +1,10 @@
 // The timeline strip under the map: the photos grouped by day, oldest first.
 import { authImage, withSize } from "./api.js";
 import { dayKey, formatDayLong, formatTaken, parseDay } from "./dates.js";
+import { el } from "./dom.js";
+import { hasCoordinates, photoName } from "./photos.js";
 
 const PER_DAY = 12;
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function hasPlace(photo) {
-  return typeof photo.latitude === "number" && typeof photo.longitude === "number";
-}
 
 export function groupByDay(photos) {
   const days = new Map();
@@ -29,6 +20,44 @@ export function groupByDay(photos) {
     days.set("", undated);
   }
   return days;
+}
+
+/** A day's heading and an empty list, as wide as its thumbnails will be. */
+function daySection(key, count) {
+  const date = parseDay(key);
+  const title = el(
+    "button",
+    { class: "day-button", type: "button", "data-action": "focus-day", title: "Show this day on the map" },
+    date ? formatDayLong(date) : "Date unknown",
+  );
+  const list = el("ul", { class: "day-photos is-pending" });
+  list.style.setProperty("--tiles", String(Math.min(count, PER_DAY + 1)));
+  const head = el("h3", { class: "day-head" }, title, el("span", { class: "day-count" }, String(count)));
+  return el("section", { class: "day", "data-day": key, "data-count": count }, head, list);
+}
+
+/** A photo's tile; a photo without a place is marked, as it is not on the map. */
+function thumbButton(photo, index) {
+  const name = photoName(photo);
+  const placed = hasCoordinates(photo);
+  return el(
+    "button",
+    {
+      class: placed ? "thumb" : "thumb thumb--no-place",
+      type: "button",
+      "data-index": index,
+      "data-photo-id": photo.id,
+      "aria-label": `${name}, ${formatTaken(photo.takenAt)}`,
+      title: placed ? name : `${name} (no location)`,
+    },
+    authImage(withSize(photo.thumbnailUrl, "thumbnail")),
+  );
+}
+
+/** The tile after a day's first PER_DAY photos; it opens the viewer at the next one. */
+function moreButton(rest) {
+  const label = `${rest} more photos of this day`;
+  return el("button", { class: "thumb thumb--more", type: "button", "data-index": PER_DAY, "aria-label": label }, `+${rest}`);
 }
 
 export class Timeline {
@@ -57,7 +86,7 @@ export class Timeline {
     this.days = new Map();
     this.activeDay = null;
     this.strip.replaceChildren();
-    if (message) this.strip.append(el("p", "timeline-empty", message));
+    if (message) this.strip.append(el("p", { class: "timeline-empty" }, message));
   }
 
   render(photos) {
@@ -65,20 +94,7 @@ export class Timeline {
     this.days = groupByDay(photos);
     const fragment = document.createDocumentFragment();
     for (const [key, dayPhotos] of this.days) {
-      const section = el("section", "day");
-      section.dataset.day = key;
-      section.dataset.count = String(dayPhotos.length);
-      const head = el("h3", "day-head");
-      const date = parseDay(key);
-      const title = el("button", "day-button", date ? formatDayLong(date) : "Date unknown");
-      title.type = "button";
-      title.dataset.action = "focus-day";
-      title.title = "Show this day on the map";
-      head.append(title, el("span", "day-count", String(dayPhotos.length)));
-      const list = el("ul", "day-photos is-pending");
-      const tiles = Math.min(dayPhotos.length, PER_DAY + 1);
-      list.style.setProperty("--tiles", String(tiles));
-      section.append(head, list);
+      const section = daySection(key, dayPhotos.length);
       fragment.append(section);
       this.observer.observe(section);
     }
@@ -100,30 +116,9 @@ export class Timeline {
     const list = section.querySelector(".day-photos");
     if (!list.classList.contains("is-pending")) return;
     list.classList.remove("is-pending");
-    dayPhotos.slice(0, PER_DAY).forEach((photo, index) => {
-      const item = el("li");
-      const button = el("button", "thumb");
-      button.type = "button";
-      button.dataset.index = String(index);
-      button.dataset.photoId = photo.id;
-      const name = photo.originalFileName || "Photo";
-      button.setAttribute("aria-label", `${name}, ${formatTaken(photo.takenAt)}`);
-      button.title = hasPlace(photo) ? name : `${name} (no location)`;
-      if (!hasPlace(photo)) button.classList.add("thumb--no-place");
-      button.append(authImage(withSize(photo.thumbnailUrl, "thumbnail")));
-      item.append(button);
-      list.append(item);
-    });
-    if (dayPhotos.length > PER_DAY) {
-      const rest = dayPhotos.length - PER_DAY;
-      const item = el("li");
-      const more = el("button", "thumb thumb--more", `+${rest}`);
-      more.type = "button";
-      more.dataset.index = String(PER_DAY);
-      more.setAttribute("aria-label", `${rest} more photos of this day`);
-      item.append(more);
-      list.append(item);
-    }
+    const tiles = dayPhotos.slice(0, PER_DAY).map((photo, index) => el("li", {}, thumbButton(photo, index)));
+    if (dayPhotos.length > PER_DAY) tiles.push(el("li", {}, moreButton(dayPhotos.length - PER_DAY)));
+    list.append(...tiles);
   }
 
   dayOf(target) {

@@ -1,16 +1,30 @@
 // The photo viewer: a modal <dialog> showing one photo of a list at a time.
 import { ApiError, ensureSession, fetchImage, withSize } from "./api.js";
 import { formatTaken } from "./dates.js";
+import { elementsById } from "./dom.js";
+import { formatCoordinates, photoName } from "./photos.js";
 
 const SWIPE_MIN_PX = 50;
 const CACHE_SIZE = 8;
-
-function formatCoordinates(photo) {
-  if (typeof photo.latitude !== "number" || typeof photo.longitude !== "number") {
-    return "No location recorded";
-  }
-  return `${photo.latitude.toFixed(5)}, ${photo.longitude.toFixed(5)}`;
-}
+// The dialog's elements (map.html), by id without the "viewer-" prefix.
+const PARTS = [
+  "title",
+  "counter",
+  "fullscreen",
+  "close",
+  "stage",
+  "prev",
+  "next",
+  "image",
+  "loading",
+  "error",
+  "retry",
+  "date",
+  "coords",
+  "place-row",
+  "place",
+  "download",
+];
 
 export class PhotoViewer {
   constructor(dialog) {
@@ -21,42 +35,28 @@ export class PhotoViewer {
     this.loadToken = 0;
     this.downloadConfirmed = false;
     this.cache = new Map(); // photo id -> blob: URL of its largest loaded image
-    const $ = (id) => dialog.querySelector(`#${id}`);
-    this.title = $("viewer-title");
-    this.counter = $("viewer-counter");
-    this.image = $("viewer-image");
-    this.loading = $("viewer-loading");
-    this.error = $("viewer-error");
-    this.prevButton = $("viewer-prev");
-    this.nextButton = $("viewer-next");
-    this.date = $("viewer-date");
-    this.coords = $("viewer-coords");
-    this.placeRow = $("viewer-place-row");
-    this.place = $("viewer-place");
-    this.download = $("viewer-download");
-    this.stage = $("viewer-stage");
+    this.ui = elementsById(PARTS, dialog, "viewer-");
 
-    $("viewer-close").addEventListener("click", () => this.close());
-    this.fullscreenButton = $("viewer-fullscreen");
-    this.fullscreenButton.hidden = !document.fullscreenEnabled;
-    this.fullscreenButton.addEventListener("click", () => this.toggleFullscreen());
+    this.ui.close.addEventListener("click", () => this.close());
+    this.ui.fullscreen.hidden = !document.fullscreenEnabled;
+    this.ui.fullscreen.addEventListener("click", () => this.toggleFullscreen());
     document.addEventListener("fullscreenchange", () => {
       const on = document.fullscreenElement === dialog;
-      this.fullscreenButton.setAttribute("aria-pressed", String(on));
-      this.fullscreenButton.setAttribute("aria-label", on ? "Leave full screen" : "Full screen");
+      this.ui.fullscreen.setAttribute("aria-pressed", String(on));
+      this.ui.fullscreen.setAttribute("aria-label", on ? "Leave full screen" : "Full screen");
     });
-    $("viewer-retry").addEventListener("click", () => this.show(this.index));
-    this.prevButton.addEventListener("click", () => this.step(-1));
-    this.nextButton.addEventListener("click", () => this.step(1));
+    this.ui.retry.addEventListener("click", () => this.show(this.index));
+    this.ui.prev.addEventListener("click", () => this.step(-1));
+    this.ui.next.addEventListener("click", () => this.step(1));
     dialog.addEventListener("keydown", (event) => this.onKey(event));
     dialog.addEventListener("close", () => this.onClose());
     // A click on the backdrop (outside the dialog box) closes it, as on most photo sites.
     dialog.addEventListener("click", (event) => {
       if (event.target === dialog) this.close();
     });
-    this.download.addEventListener("click", (event) => this.onDownload(event));
+    this.ui.download.addEventListener("click", (event) => this.onDownload(event));
     // A placeholder thumbnail that fails is hidden; the large image may still arrive.
-    this.image.addEventListener("error", () => this.image.classList.add("is-broken"));
+    this.ui.image.addEventListener("error", () => this.ui.image.classList.add("is-broken"));
     this.wireSwipe();
   }
 
@@ -69,13 +69,13 @@ export class PhotoViewer {
     this.photos = photos;
     this.returnFocusTo = returnFocusTo instanceof HTMLElement ? returnFocusTo : null;
     const several = photos.length > 1;
-    this.prevButton.hidden = !several;
-    this.nextButton.hidden = !several;
-    this.counter.hidden = !several;
+    this.ui.prev.hidden = !several;
+    this.ui.next.hidden = !several;
+    this.ui.counter.hidden = !several;
     this.dialog.classList.toggle("viewer--single", !several);
     if (!this.dialog.open) this.dialog.showModal();
     this.show(index);
-    this.dialog.querySelector("#viewer-close").focus();
+    this.ui.close.focus();
   }
 
   close() {
@@ -100,42 +100,42 @@ export class PhotoViewer {
   show(index) {
     this.index = index;
     const photo = this.photos[index];
-    const name = photo.originalFileName || "Photo";
-    this.title.textContent = name;
-    this.counter.textContent = `${index + 1} of ${this.photos.length}`;
-    this.date.textContent = formatTaken(photo.takenAt);
-    this.coords.textContent = formatCoordinates(photo);
+    const name = photoName(photo);
+    this.ui.title.textContent = name;
+    this.ui.counter.textContent = `${index + 1} of ${this.photos.length}`;
+    this.ui.date.textContent = formatTaken(photo.takenAt);
+    this.ui.coords.textContent = formatCoordinates(photo);
     const place = [photo.city, photo.country].filter(Boolean).join(", ");
-    this.place.textContent = place;
-    this.placeRow.hidden = !place;
-    this.download.href = photo.downloadUrl;
-    this.download.setAttribute("download", photo.originalFileName || "");
-    this.image.alt = name;
+    this.ui.place.textContent = place;
+    this.ui.placeRow.hidden = !place;
+    this.ui.download.href = photo.downloadUrl;
+    this.ui.download.setAttribute("download", photo.originalFileName || "");
+    this.ui.image.alt = name;
     this.loadImage(photo);
   }
 
   setState(state) {
     this.dialog.dataset.state = state;
-    this.loading.hidden = state !== "loading";
-    this.error.hidden = state !== "error";
-    this.image.hidden = state === "error";
+    this.ui.loading.hidden = state !== "loading";
+    this.ui.error.hidden = state !== "error";
+    this.ui.image.hidden = state === "error";
   }
 
   async loadImage(photo) {
     const token = ++this.loadToken;
     const cached = this.cache.get(photo.id);
     if (cached) {
-      this.image.classList.remove("is-placeholder", "is-broken");
-      this.image.src = cached;
+      this.ui.image.classList.remove("is-placeholder", "is-broken");
+      this.ui.image.src = cached;
       this.setState("ready");
       this.preloadNeighbours();
       return;
     }
     // The small thumbnail shows at once (it is usually cached from the map); the large
     // preview replaces it when it arrives.
-    this.image.classList.remove("is-broken");
-    this.image.classList.add("is-placeholder");
-    this.image.src = withSize(photo.thumbnailUrl, "thumbnail");
+    this.ui.image.classList.remove("is-broken");
+    this.ui.image.classList.add("is-placeholder");
+    this.ui.image.src = withSize(photo.thumbnailUrl, "thumbnail");
     this.setState("loading");
     let url = null;
     for (const size of ["preview", "thumbnail"]) {
@@ -155,10 +155,10 @@ export class PhotoViewer {
       return;
     }
     this.remember(photo.id, url);
-    this.image.src = url;
-    this.image.classList.remove("is-placeholder", "is-broken");
+    this.ui.image.src = url;
+    this.ui.image.classList.remove("is-placeholder", "is-broken");
     try {
-      await this.image.decode();
+      await this.ui.image.decode();
     } catch {
       // decode() rejects for images it cannot decode early; the <img> still tries.
     }
@@ -172,7 +172,7 @@ export class PhotoViewer {
     this.cache.set(id, url);
     while (this.cache.size > CACHE_SIZE) {
       const [oldest, oldUrl] = this.cache.entries().next().value;
-      if (oldUrl === this.image.src) break;
+      if (oldUrl === this.ui.image.src) break;
       this.cache.delete(oldest);
       URL.revokeObjectURL(oldUrl);
     }
@@ -241,12 +241,12 @@ export class PhotoViewer {
       return;
     }
     this.downloadConfirmed = true;
-    this.download.click();
+    this.ui.download.click();
   }
 
   wireSwipe() {
     let start = null;
-    this.stage.addEventListener("pointerdown", (event) => {
+    this.ui.stage.addEventListener("pointerdown", (event) => {
       if (event.pointerType === "mouse") return;
       start = { x: event.clientX, y: event.clientY, id: event.pointerId };
     });
@@ -259,8 +259,8 @@ export class PhotoViewer {
         this.step(dx < 0 ? 1 : -1);
       }
     };
-    this.stage.addEventListener("pointerup", finish);
-    this.stage.addEventListener("pointercancel", () => {
+    this.ui.stage.addEventListener("pointerup", finish);
+    this.ui.stage.addEventListener("pointercancel", () => {
       start = null;
     });
   }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from fake_immich import ALICE_KEY, FakeImmich
 from tests.browser.conftest import LiveServer, configure_immich, screenshot, sign_in
@@ -328,6 +329,32 @@ def test_switched_off_immich_is_named_on_the_map(
     wait_for_state(page, "not-configured")
     expect(page.locator("#map-status")).to_contain_text("Immich is switched off in your settings")
     expect(page.get_by_role("link", name="Open Settings")).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("code", "title"),
+    [
+        ("immich_not_configured", "Connect your Immich server first"),
+        ("immich_disabled", "Immich is switched off in your settings"),
+        ("immich_key_unreadable", "Your stored Immich key cannot be read"),
+    ],
+)
+def test_the_map_names_what_to_fix_by_the_errors_code_not_its_wording(
+    alice: BrowserContext, page: Page, code: str, title: str
+) -> None:
+    # The same neutral wording for every code: only the code can choose the title.
+    body = json.dumps({"success": False, "error": "Immich cannot be used yet: see Settings", "code": code})
+
+    def answer(route: Route) -> None:
+        route.fulfill(status=409, content_type="application/json", body=body)
+
+    page.route(f"**{SEARCH_PATH}*", answer)
+    page.goto(range_url(FIRST, LAST))
+    wait_for_state(page, "not-configured")
+    expect(page.locator("#map-status .map-status-title")).to_have_text(title)
+    expect(page.locator("#map-status .map-status-detail")).to_have_text("Immich cannot be used yet: see Settings")
+    expect(page.get_by_role("link", name="Open Settings")).to_be_visible()
+    expect(page.locator("#timeline-strip")).to_have_text("Your photos will appear here once Immich is set up.")
 
 
 def test_file_names_are_shown_as_text_never_as_markup(alice: BrowserContext, page: Page, fake: FakeImmich) -> None:

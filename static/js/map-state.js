@@ -1,0 +1,156 @@
+// The map page's state and every way it changes: plain functions of plain data, no DOM.
+//
+// state = {
+//   preset:      "month" | "30d" | "year" | "custom"
+//   from, to:    the range's first and last day, "YYYY-MM-DD" (a preset fills them in)
+//   nearPlace:   "Only near a place" is on: a click on the map picks the centre
+//   centre:      {lat, lon} or null
+//   radiusIndex: the radius slider's step, an index into RADII
+//   search: {
+//     status:  "idle" | "invalid" | "loading" | "placing" | "ready" | "failed"
+//     query:   the last search sent, {range: {start, end}, centre, radius}, or null
+//     photos:  what it found, kept while the next search loads; null before any or after a failure
+//     error:   {status, code, message} when it failed, else null
+//     problem: what is wrong with the dates when the status is "invalid", else ""
+//   }
+// }
+import { customRange, PRESETS, presetRange, toDayValue, toIsoUtc } from "./dates.js";
+import { hasCoordinates } from "./photos.js";
+
+export const RADII = [100, 250, 500, 1000, 2000, 5000, 10000, 25000, 50000, 100000, 250000, 500000];
+export const DEFAULT_RADIUS_INDEX = 6;
+export const DEFAULT_PRESET = "year";
+
+const NO_SEARCH = { status: "idle", query: null, photos: null, error: null, problem: "" };
+
+export function formatDistance(meters) {
+  return meters >= 1000 ? `${meters / 1000} km` : `${meters} m`;
+}
+
+export function radiusMeters(state) {
+  return RADII[state.radiusIndex] ?? RADII[DEFAULT_RADIUS_INDEX];
+}
+
+/** The slider step closest to a radius in metres. */
+export function nearestRadiusIndex(meters) {
+  let best = 0;
+  RADII.forEach((value, index) => {
+    if (Math.abs(value - meters) < Math.abs(RADII[best] - meters)) best = index;
+  });
+  return best;
+}
+
+/** A finite number from the query string, or null (an empty value is not 0). */
+function numberParam(params, name) {
+  const text = (params.get(name) || "").trim();
+  const value = text ? Number(text) : NaN;
+  return Number.isFinite(value) ? value : null;
+}
+
+function daysOf(preset, now) {
+  const range = presetRange(preset, now);
+  return { from: toDayValue(range.start), to: toDayValue(range.end) };
+}
+
+/** The state a page address stands for, e.g. "?preset=custom&from=2024-06-01&to=2024-06-30". */
+export function stateFromUrl(search, now = new Date()) {
+  const params = new URLSearchParams(search);
+  let preset = params.get("preset");
+  if (!PRESETS.includes(preset)) preset = params.get("from") ? "custom" : DEFAULT_PRESET;
+  const days = daysOf(preset === "custom" ? DEFAULT_PRESET : preset, now);
+  const radius = numberParam(params, "radius");
+  const lat = numberParam(params, "lat");
+  const lon = numberParam(params, "lon");
+  const located = lat !== null && lon !== null;
+  return {
+    preset,
+    from: params.get("from") || days.from,
+    to: params.get("to") || days.to,
+    nearPlace: located,
+    centre: located ? { lat, lon } : null,
+    radiusIndex: radius > 0 ? nearestRadiusIndex(radius) : DEFAULT_RADIUS_INDEX,
+    search: NO_SEARCH,
+  };
+}
+
+/** The query string that brings this state back: only what a preset does not already say. */
+export function urlFromState(state) {
+  const params = new URLSearchParams({ preset: state.preset });
+  if (state.preset === "custom") {
+    params.set("from", state.from);
+    params.set("to", state.to);
+  }
+  if (state.centre) {
+    params.set("lat", state.centre.lat.toFixed(5));
+    params.set("lon", state.centre.lon.toFixed(5));
+    params.set("radius", String(radiusMeters(state)));
+  }
+  return `?${params}`;
+}
+
+/** What a search of this state asks for, {range, centre, radius}; or {problem} when the dates do not make a range. */
+export function searchQuery(state, now = new Date()) {
+  const range = state.preset === "custom" ? customRange(state.from, state.to) : presetRange(state.preset, now);
+  if (!range) return { problem: "Choose a date range." };
+  if (range.error) return { problem: range.error };
+  return { range, centre: state.centre, radius: radiusMeters(state) };
+}
+
+/** The search API's parameters for a query. */
+export function apiParams(query) {
+  const params = new URLSearchParams({ startDate: toIsoUtc(query.range.start), endDate: toIsoUtc(query.range.end) });
+  if (query.centre) {
+    params.set("latitude", String(query.centre.lat));
+    params.set("longitude", String(query.centre.lon));
+    params.set("radiusMeters", String(query.radius));
+  }
+  return params;
+}
+
+// The named changes. Each takes the state (and what changed) and returns a new state.
+
+/** A preset other than "custom" also fills in the days it stands for. */
+export function choosePreset(state, preset, now = new Date()) {
+  return preset === "custom" ? { ...state, preset } : { ...state, preset, ...daysOf(preset, now) };
+}
+
+export function setDays(state, from, to) {
+  return { ...state, from, to };
+}
+
+/** Switching "Only near a place" off also forgets the centre. */
+export function setNearPlace(state, on) {
+  return on ? { ...state, nearPlace: true } : { ...state, nearPlace: false, centre: null };
+}
+
+export function setCentre(state, centre) {
+  return { ...state, nearPlace: true, centre };
+}
+
+export function setRadius(state, radiusIndex) {
+  return RADII[radiusIndex] === undefined ? state : { ...state, radiusIndex };
+}
+
+export function searchInvalid(state, problem) {
+  return { ...state, search: { ...state.search, status: "invalid", problem } };
+}
+
+/** The last result stays in view (dimmed) while the next one loads. */
+export function searchStarted(state, query) {
+  return { ...state, search: { ...state.search, status: "loading", query, problem: "" } };
+}
+
+/** Photos with a place are "placing" until their markers are built; else the search is done. */
+export function photosFound(state, photos) {
+  const status = photos.some(hasCoordinates) ? "placing" : "ready";
+  return { ...state, search: { ...state.search, status, photos, error: null } };
+}
+
+export function photosPlaced(state) {
+  return { ...state, search: { ...state.search, status: "ready" } };
+}
+
+export function searchFailed(state, error) {
+  const { status, code = null, message } = error;
+  return { ...state, search: { ...state.search, status: "failed", photos: null, error: { status, code, message } } };
+}

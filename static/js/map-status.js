@@ -1,0 +1,113 @@
+// What the map page says about its search: plain functions of the search state (map-state.js).
+import { formatDay } from "./dates.js";
+import { formatDistance } from "./map-state.js";
+import { hasCoordinates } from "./photos.js";
+
+// The machine-readable codes of the API's 409s: Immich must be set up before photos can load.
+const SETUP_TITLES = new Map([
+  ["immich_not_configured", "Connect your Immich server first"],
+  ["immich_disabled", "Immich is switched off in your settings"],
+  ["immich_key_unreadable", "Your stored Immich key cannot be read"],
+]);
+
+/** Why a search failed: "setup" (go to Settings), "unavailable" (worth a retry) or "rejected". */
+export function failureKind(error) {
+  if (SETUP_TITLES.has(error.code) || error.status === 409) return "setup";
+  if (error.status === 0 || error.status >= 500) return "unavailable";
+  return "rejected";
+}
+
+/** The page's data-state: idle, invalid, loading, ready, empty, error or not-configured. */
+export function pageState(search) {
+  switch (search.status) {
+    case "loading":
+    case "placing":
+      return "loading";
+    case "ready":
+      return search.photos.length ? "ready" : "empty";
+    case "failed":
+      return failureKind(search.error) === "setup" ? "not-configured" : "error";
+    default:
+      return search.status;
+  }
+}
+
+export function describeRange(range) {
+  return `${formatDay(range.start)} – ${formatDay(range.end)}`;
+}
+
+/** The counts under the map: "12 photos · 10 on the map · 2 without location". */
+export function summary(search) {
+  const { photos } = search;
+  if (!photos) return "";
+  if (!photos.length) return "No photos";
+  const placed = photos.filter(hasCoordinates).length;
+  const parts = [`${photos.length} ${photos.length === 1 ? "photo" : "photos"}`, `${placed} on the map`];
+  if (placed < photos.length) parts.push(`${photos.length - placed} without location`);
+  return parts.join(" · ");
+}
+
+function failureOverlay(error) {
+  switch (failureKind(error)) {
+    case "setup": {
+      const title = SETUP_TITLES.get(error.code) ?? SETUP_TITLES.get("immich_not_configured");
+      return { kind: "error", title, detail: error.message, action: "settings" };
+    }
+    case "unavailable":
+      return { kind: "error", title: "Your photos could not be loaded", detail: error.message, action: "retry" };
+    default:
+      return { kind: "error", title: "That search did not work", detail: error.message };
+  }
+}
+
+function nothingFound({ range, centre, radius }) {
+  const where = centre ? ` within ${formatDistance(radius)} of the chosen place` : "";
+  return {
+    kind: "empty",
+    title: "No photos found",
+    detail:
+      `Nothing was taken between ${formatDay(range.start)} and ${formatDay(range.end)}${where}. ` +
+      `Try a wider date range${centre ? " or radius" : ""}.`,
+  };
+}
+
+/**
+ * The message over the map, {kind, title, detail?, action?} with kind loading, empty or error
+ * and action "settings" or "retry"; null when the map speaks for itself.
+ */
+export function overlay(search) {
+  switch (search.status) {
+    case "invalid":
+      return { kind: "error", title: "Check the dates", detail: search.problem };
+    case "loading":
+      return { kind: "loading", title: "Searching your photos…" };
+    case "placing":
+      return { kind: "loading", title: `Placing ${search.photos.filter(hasCoordinates).length} photos on the map…` };
+    case "failed":
+      return failureOverlay(search.error);
+    case "ready":
+      if (!search.photos.length) return nothingFound(search.query);
+      if (!search.photos.some(hasCoordinates)) {
+        return { kind: "empty", title: "None of these photos has a location", detail: "They are listed in the timeline below." };
+      }
+      return null;
+    default:
+      return null;
+  }
+}
+
+const FAILURE_TIMELINE = {
+  setup: "Your photos will appear here once Immich is set up.",
+  unavailable: "Nothing to show until your photos load.",
+  rejected: "",
+};
+
+/**
+ * What the timeline strip shows: {photos} or {message}; null keeps what it shows now (a
+ * search in progress leaves the last result in place).
+ */
+export function timelineContent(search) {
+  if (search.status === "failed") return { message: FAILURE_TIMELINE[failureKind(search.error)] };
+  if (search.status !== "placing" && search.status !== "ready") return null;
+  return search.photos.length ? { photos: search.photos } : { message: "No photos in this range." };
+}

@@ -1,0 +1,16 @@
+// The photo object of the search API, as the pages read it (DESIGN.md, "Photo object").
+
+/** Whether the photo has a place on the map (0 is a real latitude; null is none). */
+export function hasCoordinates(photo) {
+  return typeof photo.latitude === "number" && typeof photo.longitude === "number";
+}
+
+export function photoName(photo) {
+  return photo.originalFileName || "Photo";
+}
+
+/** "48.85660, 2.35220", or a sentence when the photo has no place. */
+export function formatCoordinates(photo) {
+  if (!hasCoordinates(photo)) return "No location recorded";
+  return `${photo.latitude.toFixed(5)}, ${photo.longitude.toFixed(5)}`;
+}

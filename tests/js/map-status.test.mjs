@@ -1,0 +1,131 @@
+// map-status.js: what the map page says about a search, chosen by status and error code.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { formatDay } from "../../static/js/dates.js";
+import { failureKind, overlay, pageState, summary, timelineContent } from "../../static/js/map-status.js";
+
+const PLACED = { id: "a", latitude: 48.85, longitude: 2.35 };
+const UNPLACED = { id: "b", latitude: null, longitude: null };
+const RANGE = { start: new Date(2019, 2, 1), end: new Date(2019, 2, 31, 23, 59, 59) };
+
+function search(status, fields = {}) {
+  return { status, query: null, photos: null, error: null, problem: "", ...fields };
+}
+
+const failed = (status, code, message = "The server's own words") =>
+  search("failed", { error: { status, code, message } });
+
+test("each setup code has its own title, whatever the message says", () => {
+  const titles = {
+    immich_not_configured: "Connect your Immich server first",
+    immich_disabled: "Immich is switched off in your settings",
+    immich_key_unreadable: "Your stored Immich key cannot be read",
+  };
+  for (const [code, title] of Object.entries(titles)) {
+    const shown = overlay(failed(409, code, "Immich is disabled or switched off"));
+    assert.deepEqual(shown, {
+      kind: "error",
+      title,
+      detail: "Immich is disabled or switched off",
+      action: "settings",
+    });
+    assert.equal(pageState(failed(409, code)), "not-configured");
+  }
+});
+
+test("a 409 without a known code still sends the user to Settings", () => {
+  assert.equal(overlay(failed(409, null)).title, "Connect your Immich server first");
+  assert.equal(overlay(failed(409, "something_new")).action, "settings");
+  assert.equal(overlay(failed(409, "toString")).title, "Connect your Immich server first");
+});
+
+test("failures are told apart by status and code, never by wording", () => {
+  assert.equal(failureKind({ status: 409, code: "immich_disabled", message: "" }), "setup");
+  assert.equal(failureKind({ status: 409, code: null, message: "disabled" }), "setup");
+  assert.equal(failureKind({ status: 502, code: null, message: "Immich is disabled" }), "unavailable");
+  assert.equal(failureKind({ status: 0, code: null, message: "" }), "unavailable");
+  assert.equal(failureKind({ status: 504, code: "immich_timeout", message: "" }), "unavailable");
+  assert.equal(failureKind({ status: 400, code: "invalid_request", message: "" }), "rejected");
+});
+
+test("an unreachable Immich offers a retry; a refused search does not", () => {
+  assert.deepEqual(overlay(failed(502, null, "Immich could not be reached")), {
+    kind: "error",
+    title: "Your photos could not be loaded",
+    detail: "Immich could not be reached",
+    action: "retry",
+  });
+  assert.equal(pageState(failed(502, null)), "error");
+  assert.deepEqual(overlay(failed(400, null, "latitude must be between -90 and 90")), {
+    kind: "error",
+    title: "That search did not work",
+    detail: "latitude must be between -90 and 90",
+  });
+  assert.equal(pageState(failed(400, null)), "error");
+});
+
+test("the page's data-state follows the search", () => {
+  assert.equal(pageState(search("idle")), "idle");
+  assert.equal(pageState(search("invalid")), "invalid");
+  assert.equal(pageState(search("loading")), "loading");
+  assert.equal(pageState(search("placing", { photos: [PLACED] })), "loading");
+  assert.equal(pageState(search("ready", { photos: [PLACED] })), "ready");
+  assert.equal(pageState(search("ready", { photos: [UNPLACED] })), "ready");
+  assert.equal(pageState(search("ready", { photos: [] })), "empty");
+});
+
+test("the overlay speaks while loading and when there is nothing to see", () => {
+  assert.equal(overlay(search("idle")), null);
+  assert.deepEqual(overlay(search("invalid", { problem: "Choose a date range." })), {
+    kind: "error",
+    title: "Check the dates",
+    detail: "Choose a date range.",
+  });
+  assert.deepEqual(overlay(search("loading")), { kind: "loading", title: "Searching your photos…" });
+  assert.deepEqual(overlay(search("placing", { photos: [PLACED, UNPLACED, PLACED] })), {
+    kind: "loading",
+    title: "Placing 2 photos on the map…",
+  });
+  assert.equal(overlay(search("ready", { photos: [PLACED] })), null);
+  assert.deepEqual(overlay(search("ready", { photos: [UNPLACED] })), {
+    kind: "empty",
+    title: "None of these photos has a location",
+    detail: "They are listed in the timeline below.",
+  });
+});
+
+test("an empty result names the range, and the place when there was one", () => {
+  const days = `between ${formatDay(RANGE.start)} and ${formatDay(RANGE.end)}`;
+  const anywhere = overlay(search("ready", { photos: [], query: { range: RANGE, centre: null, radius: 10000 } }));
+  assert.equal(anywhere.kind, "empty");
+  assert.equal(anywhere.title, "No photos found");
+  assert.equal(anywhere.detail, `Nothing was taken ${days}. Try a wider date range.`);
+  const near = overlay(search("ready", { photos: [], query: { range: RANGE, centre: { lat: 1, lon: 2 }, radius: 10000 } }));
+  assert.equal(
+    near.detail,
+    `Nothing was taken ${days} within 10 km of the chosen place. Try a wider date range or radius.`,
+  );
+});
+
+test("the summary counts photos, those on the map and those without a place", () => {
+  assert.equal(summary(search("idle")), "");
+  assert.equal(summary(search("ready", { photos: [] })), "No photos");
+  assert.equal(summary(search("ready", { photos: [PLACED] })), "1 photo · 1 on the map");
+  assert.equal(summary(search("placing", { photos: [PLACED, UNPLACED, PLACED] })), "3 photos · 2 on the map · 1 without location");
+  assert.equal(summary(search("loading", { photos: [UNPLACED] })), "1 photo · 0 on the map · 1 without location");
+  assert.equal(summary(failed(502, null)), "");
+});
+
+test("the timeline keeps its photos while a search runs, and says why it is empty", () => {
+  const photos = [PLACED];
+  assert.equal(timelineContent(search("loading", { photos })), null);
+  assert.equal(timelineContent(search("invalid", { photos })), null);
+  assert.deepEqual(timelineContent(search("placing", { photos })), { photos });
+  assert.deepEqual(timelineContent(search("ready", { photos: [] })), { message: "No photos in this range." });
+  assert.deepEqual(timelineContent(failed(409, "immich_disabled")), {
+    message: "Your photos will appear here once Immich is set up.",
+  });
+  assert.deepEqual(timelineContent(failed(503, null)), { message: "Nothing to show until your photos load." });
+  assert.deepEqual(timelineContent(failed(400, null)), { message: "" });
+});
