@@ -50,7 +50,7 @@ def configure(client, headers, fake, key=ALICE_KEY):
     assert response.status_code == 200, response.get_json()
 
 
-def settle(app, timeout: float = 30.0) -> None:
+def settle(app, timeout: float = 120.0) -> None:
     assert components(app).index_syncer.wait_idle(timeout), "the sync did not finish"
 
 
@@ -262,22 +262,34 @@ def test_a_process_that_died_holding_the_lease_blocks_only_until_it_expires(app,
     with app.app_context():
         from service.library import store
 
-        assert store.take_lease(user_id, owner="a-process-that-was-killed", seconds=2)
+        assert store.take_lease(user_id, owner="a-process-that-was-killed", seconds=6)
     own_fake.add_assets(ALICE_KEY, {"taken": "2024-07-07T07:07:07Z"})
     own_fake.clear_requests()
     blocked = sync(app, client, auth.bearer("alice@example.com"))
     assert blocked["refreshing"] is True  # the dead process's lease is still live
     assert own_fake.request_counts()["POST /api/search/metadata"] == 0
-    time.sleep(2.2)
+    time.sleep(6.2)
     state = sync(app, client, headers)
     assert state["refreshing"] is False and state["status"] == "ready"
     assert state["indexedCount"] == len(visible(own_fake))
 
 
-def test_a_sync_killed_mid_way_leaves_an_index_the_next_one_completes(app, client, auth, own_fake, live_app):
-    own_fake.add_bulk_assets(ALICE_KEY, 3_000, start="2019-01-01T00:00:00Z", end="2019-12-31T00:00:00Z")
+def test_a_sync_killed_mid_way_leaves_an_index_the_next_one_completes(settings, own_fake, live_app):
+    # One page at a time, each slow: Immich goes away after the first, mid-sync.
+    app = make_app({**settings, "IMMICH_MAX_CONCURRENCY": "1"})
+    try:
+        client = app.test_client()
+        from tests.conftest import Auth
+
+        sync_killed_mid_way(app, client, Auth(app, client), own_fake, live_app)
+    finally:
+        dispose(app)
+
+
+def sync_killed_mid_way(app, client, auth, own_fake, live_app):
+    own_fake.add_bulk_assets(ALICE_KEY, 5_000, start="2019-01-01T00:00:00Z", end="2019-12-31T00:00:00Z")
     headers = auth.bearer("alice@example.com")
-    own_fake.latency = 0.3
+    own_fake.latency = 0.4
     configure(client, headers, own_fake)
     deadline = time.monotonic() + 20
     while (index_of(client, headers)["progress"] or {}).get("done", 0) == 0 and time.monotonic() < deadline:

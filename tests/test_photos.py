@@ -125,7 +125,8 @@ def test_antimeridian_search_finds_both_sides(client, alice, fake):
 
 def test_empty_range_is_an_empty_list(client, alice):
     response = search(client, alice, "startDate=1990-01-01T00:00:00Z&endDate=1990-01-02T00:00:00Z")
-    assert response.get_json() == {"success": True, "data": {"photos": [], "totalCount": 0}}
+    assert response.get_json() == {"success": True, "data": {"photos": [], "totalCount": 0, "source": "live",
+                                                             "indexedAt": None}}
 
 
 def test_videos_and_trashed_assets_never_appear(client, alice, fake):
