@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import numpy as np
 
 from service.photos.search import text_field
 
@@ -95,16 +98,24 @@ def asset_row(asset: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def photo_of(row: Any) -> dict[str, Any]:
-    """The photo object of an index row, with the same fields as the live search's."""
-    return {
-        "id": row.asset_id,
-        "originalFileName": row.original_file_name,
-        "takenAt": iso_ms(row.taken_ms),
-        "latitude": row.latitude,
-        "longitude": row.longitude,
-        "type": "IMAGE",
-        "city": row.city,
-        "country": row.country,
-        "thumbhash": row.thumbhash,
-    }
+def photos_of(rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """The photo objects of index rows (id, file name, taken_ms, latitude, longitude, city,
+    country, thumbhash), with the same fields as the live search's."""
+    if not rows:
+        return []
+    taken = np.array([row[2] if row[2] is not None else np.iinfo(np.int64).min for row in rows], dtype=np.int64)
+    texts = np.datetime_as_string(taken.astype("datetime64[ms]"), unit="ms", timezone="UTC").tolist()
+    return [
+        {
+            "id": row[0],
+            "originalFileName": row[1],
+            "takenAt": None if row[2] is None else text,
+            "latitude": row[3],
+            "longitude": row[4],
+            "type": "IMAGE",
+            "city": row[5],
+            "country": row[6],
+            "thumbhash": row[7],
+        }
+        for row, text in zip(rows, texts, strict=True)
+    ]

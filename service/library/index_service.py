@@ -14,7 +14,7 @@ from service.components import components
 from service.errors import AppError
 from service.immich import settings
 from service.library import store
-from service.library.asset_rows import EPOCH, iso_ms, photo_of
+from service.library.asset_rows import EPOCH, iso_ms, photos_of
 from service.models import LibraryIndexState
 from service.photos.map_data import MapColumns
 from service.photos.search import PhotoSet, SearchQuery
@@ -53,7 +53,7 @@ def search(*, user_id: uuid.UUID, settings_version: str, query: SearchQuery) -> 
     if found is None or found.last_synced_at is None:
         return None
     rows = store.photos_in_range(user_id, start_ms=_ms(query.start), end_ms=_ms(query.end), circle=query.circle)
-    return PhotoSet([photo_of(row) for row in rows]), _iso(found.last_synced_at)
+    return PhotoSet(photos_of(rows)), _iso(found.last_synced_at)
 
 
 def map_columns(*, user_id: uuid.UUID, settings_version: str, query: SearchQuery) -> tuple[MapColumns, str] | None:
@@ -80,7 +80,7 @@ def map_columns(*, user_id: uuid.UUID, settings_version: str, query: SearchQuery
 
 
 def photos_by_ids(*, user_id: uuid.UUID, asset_ids: list[str]) -> PhotoSet:
-    return PhotoSet([photo_of(row) for row in store.photos_by_ids(user_id, asset_ids)])
+    return PhotoSet(photos_of(store.photos_by_ids(user_id, asset_ids)))
 
 
 def _usable_state(user_id: uuid.UUID, settings_version: str) -> LibraryIndexState | None:

@@ -94,15 +94,16 @@ def set_state(user_id: uuid.UUID, **values: Any) -> None:
 
 
 def upsert(user_id: uuid.UUID, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert or replace these rows, in batches, in one transaction."""
-    insert = _insert()
-    for start in range(0, len(rows), BATCH):
-        statement = insert(LibraryAsset).values([{**row, "user_id": user_id} for row in rows[start:start + BATCH]])
-        statement = statement.on_conflict_do_update(
-            index_elements=[LibraryAsset.user_id, LibraryAsset.asset_id],
-            set_={name: statement.excluded[name] for name in COLUMNS if name != "asset_id"},
-        )
-        db.session.execute(statement)
+    """Insert or replace these rows in one transaction: one cached statement, executed for
+    many rows (SQLAlchemy batches them as multi-row VALUES on both databases)."""
+    if not rows:
+        return
+    statement = _insert()(LibraryAsset)
+    statement = statement.on_conflict_do_update(
+        index_elements=[LibraryAsset.user_id, LibraryAsset.asset_id],
+        set_={name: statement.excluded[name] for name in COLUMNS if name != "asset_id"},
+    )
+    db.session.execute(statement, [{**row, "user_id": user_id} for row in rows])
     db.session.commit()
 
 
@@ -161,12 +162,13 @@ def photos_in_range(user_id: uuid.UUID, *, start_ms: int, end_ms: int, circle: C
             or_(*(and_(LibraryAsset.longitude >= lo - margin, LibraryAsset.longitude <= hi + margin)
                   for lo, hi in spans)),
         )
-    return list(db.session.execute(query.order_by(LibraryAsset.taken_ms, LibraryAsset.asset_id)))
+    # Core rows, not ORM ones: 100,000 of them come back in a fraction of the time.
+    return list(db.session.connection().execute(query.order_by(LibraryAsset.taken_ms, LibraryAsset.asset_id)))
 
 
 def map_columns(user_id: uuid.UUID) -> tuple[list[str], list[float | None], list[float | None], list[int], list[int]]:
     """Every image's id, position and times, sorted by capture time, then id."""
-    rows = db.session.execute(
+    rows = db.session.connection().execute(
         select(LibraryAsset.asset_id, LibraryAsset.latitude, LibraryAsset.longitude, LibraryAsset.taken_ms,
                LibraryAsset.file_created_ms)
         .where(LibraryAsset.user_id == user_id, LibraryAsset.type == "IMAGE",
@@ -181,7 +183,7 @@ def map_columns(user_id: uuid.UUID) -> tuple[list[str], list[float | None], list
 
 def photos_by_ids(user_id: uuid.UUID, asset_ids: Sequence[str]) -> list[Row[Any]]:
     """These images' photo columns, in the order of `asset_ids`."""
-    rows = db.session.execute(select(*PHOTO_COLUMNS).where(
+    rows = db.session.connection().execute(select(*PHOTO_COLUMNS).where(
         LibraryAsset.user_id == user_id, LibraryAsset.asset_id.in_(list(asset_ids))))
     by_id: dict[str, Any] = {row.asset_id: row for row in rows}
     return [by_id[asset_id] for asset_id in asset_ids if asset_id in by_id]

@@ -233,16 +233,16 @@ class PhotoSet:
         """The photos at these positions with URLs under url_prefix, each encoded once."""
         encoded = self._encoded.setdefault(url_prefix, [None] * len(self.photos))
         photos = self.photos
+        prefix = orjson.dumps(url_prefix)[:-1]  # the prefix as JSON text, without its closing quote
         selected = []
         for i in indices:
             fragment = encoded[i]
             if fragment is None:
                 photo = photos[i]
-                fragment = encoded[i] = orjson.dumps({
-                    **photo,
-                    "thumbnailUrl": f"{url_prefix}{photo['id']}/thumbnail",
-                    "downloadUrl": f"{url_prefix}{photo['id']}/download",
-                })
+                # The URLs spliced onto the photo's JSON, the id escaped as JSON text.
+                asset_id = orjson.dumps(photo["id"])[1:-1]
+                fragment = encoded[i] = (orjson.dumps(photo)[:-1] + b',"thumbnailUrl":' + prefix + asset_id
+                                         + b'/thumbnail","downloadUrl":' + prefix + asset_id + b'/download"}')
             selected.append(orjson.Fragment(fragment))
         return selected
 
