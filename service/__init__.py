@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
-from redis import Redis
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -70,20 +69,22 @@ def _init_extensions(app: Flask) -> None:
 
 def build_components(config: Mapping[str, Any]) -> Components:
     """Every shared component, from the config alone."""
-    from service.auth.revocation import DatabaseRevocations, RedisRevocations
+    from service.auth.revocation import DatabaseRevocations
     from service.crypto import KeyRing
     from service.immich.client import UpstreamLimits, Upstreams
     from service.immich.url_policy import UrlPolicy, system_resolver
     from service.photos.search_cache import SearchCache
     from service.photos.shared_search_cache import SharedSearchCache
     from service.request_log import ContextExecutor
+    from service.shared_redis import connect_redis
 
     try:
         policy = UrlPolicy.parse(config["ALLOWED_IMMICH_HOSTS"])
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    redis = Redis.from_url(config["REDIS_URL"], socket_timeout=5) if config["REDIS_URL"] else None
+    redis = connect_redis(config["REDIS_URL"], timeout=config["REDIS_TIMEOUT"]) if config["REDIS_URL"] else None
     cache_seconds = config["SEARCH_CACHE_SECONDS"]
+    local_cache = SearchCache(ttl_seconds=cache_seconds)
     return Components(
         key_ring=KeyRing(config["ENCRYPTION_KEYS"]),
         upstreams=Upstreams(
@@ -101,10 +102,11 @@ def build_components(config: Mapping[str, Any]) -> Components:
         # Search pages run on these threads in the request's context, so their log lines
         # keep its request id.
         search_executor=ContextExecutor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="immich-pages")),
-        # With Redis, several app processes share one cache, and single flight holds across them.
-        search_cache=(SharedSearchCache(redis, ttl_seconds=cache_seconds) if redis
-                      else SearchCache(ttl_seconds=cache_seconds)),
-        revocations=RedisRevocations(redis) if redis else DatabaseRevocations(),
+        # With Redis, several app processes share one cache, and single flight holds across them;
+        # while Redis is down, each process falls back on its own.
+        search_cache=(SharedSearchCache(redis, ttl_seconds=cache_seconds, fallback=local_cache) if redis
+                      else local_cache),
+        revocations=DatabaseRevocations(),
         redis=redis,
     )
 

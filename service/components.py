@@ -1,6 +1,7 @@
 """The app's shared components, built once by the factory from the config and read through
 one typed accessor: the key ring, the Immich upstreams, the search page executor, the search
-cache, the revocation store and the optional Redis client. Only types are imported here, so
+cache, the revocation store and the optional Redis client (a service.shared_redis.GuardedRedis:
+short timeouts and a circuit breaker). Only types are imported here, so
 any layer may read the registry without importing the layers above it."""
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILE_ATTRIBUTION = "&copy; OpenStreetMap contributors"
@@ -126,6 +128,9 @@ def load_config(
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
 
+    redis_url = setting("REDIS_URL") or None
+    redis_timeout = _float("REDIS_TIMEOUT", setting("REDIS_TIMEOUT", "0.5") or "")
+
     access_minutes = _int("ACCESS_TOKEN_MINUTES", setting("ACCESS_TOKEN_MINUTES", "15") or "", minimum=1)
     refresh_days = _int("REFRESH_TOKEN_DAYS", setting("REFRESH_TOKEN_DAYS", "14") or "", minimum=1)
     cookie_secure = _bool("COOKIE_SECURE", setting("COOKIE_SECURE", "false") or "")
@@ -136,7 +141,8 @@ def load_config(
         "PORT": _int("PORT", setting("PORT", "8000") or "", minimum=1),
         "SECRET_KEY": secret_key,
         "DATABASE_URL": database_url,
-        "REDIS_URL": setting("REDIS_URL") or None,
+        "REDIS_URL": redis_url,
+        "REDIS_TIMEOUT": redis_timeout,
         "ENCRYPTION_KEYS": encryption_keys,
         "ENCRYPTION_KEYS_FILE": keys_file,
         "ALLOWED_IMMICH_HOSTS": setting("ALLOWED_IMMICH_HOSTS", "private,external"),
@@ -170,8 +176,13 @@ def load_config(
         "JWT_CSRF_CHECK_FORM": False,
         "JWT_REFRESH_COOKIE_PATH": "/api/auth/refresh",
         "JWT_REFRESH_CSRF_COOKIE_PATH": "/",
-        # flask-limiter
-        "RATELIMIT_STORAGE_URI": setting("REDIS_URL") or "memory://",
+        # flask-limiter (sign-ups): with Redis down it counts in this process's memory meanwhile,
+        # waiting at most REDIS_TIMEOUT, and never fails a request over it.
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": redis_timeout, "socket_connect_timeout": redis_timeout,
+                                      "retry": Retry(NoBackoff(), 0)} if redis_url else {},
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": setting("RATELIMIT_KEY_PREFIX", "photo-atlas") or "photo-atlas",

@@ -38,7 +38,7 @@ def redis_reachable() -> bool:
     try:
         redis.ping()
     except (RedisError, OSError) as exc:
-        log.warning("readiness: Redis unreachable (%s)", type(exc).__name__)
+        log.warning("readiness: Redis unreachable (%s)", type(exc).__name__, extra={"dependency": "redis"})
         return False
     return True
 
@@ -56,11 +56,14 @@ def healthz() -> Any:
 
 @bp.get("/readyz")
 def readyz() -> Any:
+    """503 without the database; 200 without Redis, which every use of it can do without
+    (taking every instance out of the load balancer over a shared cache would be worse)."""
     checks = {"database": database_reachable()}
     if components().redis is not None:
         checks["Redis"] = redis_reachable()
     down = [name for name, up in checks.items() if not up]
-    if down:
+    if not checks["database"]:
         return _uncached(error_response(503, f"Not ready: {' and '.join(down)} unreachable"))
-    response, status = envelope({"status": "ok", "checks": {name.lower(): "ok" for name in checks}})
+    states = {name.lower(): "ok" if up else "unreachable" for name, up in checks.items()}
+    response, status = envelope({"status": "degraded" if down else "ok", "checks": states})
     return _uncached(response), status
