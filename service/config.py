@@ -141,6 +141,7 @@ def load_config(
         "PORT": _int("PORT", setting("PORT", "8000") or "", minimum=1),
         "SECRET_KEY": secret_key,
         "DATABASE_URL": database_url,
+        "DATABASE_TIMEOUT": _float("DATABASE_TIMEOUT", setting("DATABASE_TIMEOUT", "3") or ""),
         "REDIS_URL": redis_url,
         "REDIS_TIMEOUT": redis_timeout,
         "ENCRYPTION_KEYS": encryption_keys,

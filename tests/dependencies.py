@@ -42,8 +42,22 @@ def _binary(name: str) -> str:
     return found
 
 
+def _children(pid: int) -> list[int]:
+    """Every process whose parent is `pid` (PostgreSQL's give themselves sessions of their own,
+    so its process group does not hold them)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 class ServerProcess:
-    """A server in its own process group, so a signal reaches every process it forked."""
+    """A server in a process group of its own; a signal goes to the group and to every child."""
 
     def __init__(self, args: list[str], log: Path) -> None:
         self.args = args
@@ -59,6 +73,9 @@ class ServerProcess:
         assert self.proc is not None
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signum)
+        for child in _children(self.proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
 
     def freeze(self) -> None:
         """Every process of the server stops where it is: sockets stay open and nothing answers."""

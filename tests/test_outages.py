@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.dependencies import RedisServer
+from tests.conftest import reset_postgres
+from tests.dependencies import PostgresServer, RedisServer
 from tests.fake_immich import ALICE_KEY
 from tests.test_production import (
     EMAIL,
@@ -174,3 +175,123 @@ def test_with_redis_down_failed_sign_ins_are_still_throttled(site_on_redis, redi
         assert login(server.url, password="wrong password").status_code == 401
     throttled = login(server.url, password="wrong password")
     assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0
+
+
+# ------------------------------------------------------------------ PostgreSQL
+
+# What a request may take while PostgreSQL is frozen: DATABASE_TIMEOUT (3 s) for the reply
+# that never comes, as much again to find that a new connection cannot be made, and room.
+DATABASE_OUTAGE_BOUND = 10.0
+READINESS_BOUND = 2.5
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def site_on_postgres(request, tmp_path, postgres, fake):
+    """One production instance on our own PostgreSQL (emptied first), without Redis."""
+    postgres.thaw()
+    reset_postgres(postgres.url)
+    env = production_env(tmp_path, DATABASE_URL=postgres.url)
+    migrate(env)
+    server = start_gunicorn(request, env, tmp_path, "atlas")
+    server.wait_healthy()
+    registered = requests.post(f"{server.url}/api/auth/register", json={"email": EMAIL, "password": PASSWORD},
+                               timeout=10)
+    assert registered.status_code == 201, registered.text
+    token = login(server.url).json()["data"]["accessToken"]
+    save_immich_config(server.url, token, fake)
+    return server, token
+
+
+def saves_and_reads(url: str, token: str, fake_url: str, count: int) -> list[tuple[str, int, float, str | None]]:
+    """Concurrent saves (each of another server URL), reads and sign-ins: (what, status,
+    seconds, the URL a save sent)."""
+    def one(n: int) -> tuple[str, int, float, str | None]:
+        sent = None
+        if n % 3 == 0:
+            sent = f"{fake_url}/v{n}"
+            call = lambda: requests.put(f"{url}/api/users/me/immich-config", headers=bearer(token), timeout=60,  # noqa: E731
+                                        json={"serverUrl": sent, "apiKey": ALICE_KEY, "enabled": True})
+        elif n % 3 == 1:
+            call = lambda: requests.get(f"{url}/api/users/me", headers=bearer(token), timeout=60)  # noqa: E731
+        else:
+            call = lambda: requests.get(f"{url}/api/users/me/immich-config", headers=bearer(token),  # noqa: E731
+                                        timeout=60)
+        answer, response = timed(str(n % 3), call)
+        if response.status_code == 503:
+            assert int(response.headers["Retry-After"]) > 0
+            assert response.json() == {"success": False,
+                                       "error": "The database is unavailable; try again shortly"}
+        return answer.what, answer.status, answer.seconds, sent
+
+    # Six at once, of the instance's eight threads: the load balancer's probe finds one free.
+    with ThreadPoolExecutor(6) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def readiness(url: str) -> tuple[int, float]:
+    answer, _ = timed("readyz", lambda: requests.get(f"{url}/readyz", timeout=30))
+    return answer.status, answer.seconds
+
+
+def until_recovered(url: str, token: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while requests.get(f"{url}/api/users/me", headers=bearer(token), timeout=30).status_code != 200:
+        assert time.monotonic() < deadline, "no recovery without a restart"
+        time.sleep(0.2)
+
+
+def test_with_postgresql_frozen_every_request_answers_in_seconds_and_it_recovers(site_on_postgres, postgres, fake):
+    server, token = site_on_postgres
+    before = saves_and_reads(server.url, token, fake.url, 6)
+    assert {status for _, status, _, _ in before} == {200}
+    last_saved = before[3][3]
+
+    postgres.freeze()
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            probes = pool.submit(lambda: [readiness(server.url) for _ in range(3)])
+            during = saves_and_reads(server.url, token, fake.url, 24)
+            for status, seconds in probes.result():
+                assert status == 503 and seconds < READINESS_BOUND
+    finally:
+        postgres.thaw()
+    assert {status for _, status, _, _ in during} == {503}, during
+    assert max(seconds for _, _, seconds, _ in during) < DATABASE_OUTAGE_BOUND, during
+
+    until_recovered(server.url, token)
+    assert readiness(server.url)[0] == 200
+    # A save answered 200 is kept; one answered 503 may or may not have reached the database
+    # before it froze (the commit was sent, its answer never came).
+    kept = requests.get(f"{server.url}/api/users/me/immich-config", headers=bearer(token), timeout=10)
+    saved_during = {sent for _, _, _, sent in during if sent}
+    assert kept.json()["data"]["serverUrl"] in saved_during | {last_saved}
+    after = saves_and_reads(server.url, token, fake.url, 6)
+    assert {status for _, status, _, _ in after} == {200}
+    assert requests.get(f"{server.url}/api/users/me/immich-config", headers=bearer(token),
+                        timeout=10).json()["data"]["serverUrl"] == after[3][3]
+    outage = logged(server, "database unavailable")
+    assert outage and all(entry["dependency"] == "database" for entry in outage)
+    assert logged(server, "unexpected") == []
+
+
+def test_with_postgresql_stopped_requests_fail_fast_and_it_recovers(site_on_postgres, postgres, fake):
+    server, token = site_on_postgres
+    postgres.stop()
+    try:
+        during = saves_and_reads(server.url, token, fake.url, 12)
+        status, seconds = readiness(server.url)
+        assert status == 503 and seconds < READINESS_BOUND
+    finally:
+        postgres.start()
+    assert {status for _, status, _, _ in during} == {503}
+    assert max(seconds for _, _, seconds, _ in during) < DATABASE_OUTAGE_BOUND
+    until_recovered(server.url, token)
+    assert {status for _, status, _, _ in saves_and_reads(server.url, token, fake.url, 6)} == {200}
