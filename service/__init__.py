@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -73,9 +72,9 @@ def build_components(config: Mapping[str, Any]) -> Components:
     from service.crypto import KeyRing
     from service.immich.client import UpstreamLimits, Upstreams
     from service.immich.url_policy import UrlPolicy, system_resolver
+    from service.photos.page_pool import PagePool
     from service.photos.search_cache import SearchCache
     from service.photos.shared_search_cache import SharedSearchCache
-    from service.request_log import ContextExecutor
     from service.shared_redis import connect_redis
 
     try:
@@ -94,14 +93,16 @@ def build_components(config: Mapping[str, Any]) -> Components:
                 connect=config["IMMICH_CONNECT_TIMEOUT"],
                 read=config["IMMICH_READ_TIMEOUT"],
                 deadline=config["IMMICH_DEADLINE"],
+                search_pages=config["IMMICH_MAX_PAGES"],
+                search_deadline=config["IMMICH_SEARCH_DEADLINE"],
                 breaker_failures=config["IMMICH_BREAKER_FAILURES"],
                 breaker_seconds=config["IMMICH_BREAKER_SECONDS"],
             ),
             max_concurrency=config["IMMICH_MAX_CONCURRENCY"],
         ),
-        # Search pages run on these threads in the request's context, so their log lines
-        # keep its request id.
-        search_executor=ContextExecutor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="immich-pages")),
+        # Search pages run on these threads, taking turns per user and server, in the request's
+        # context so that their log lines keep its request id.
+        search_executor=PagePool(workers=32, per_lane=config["IMMICH_MAX_CONCURRENCY"]),
         # With Redis, several app processes share one cache, and single flight holds across them;
         # while Redis is down, each process falls back on its own.
         search_cache=(SharedSearchCache(redis, ttl_seconds=cache_seconds, fallback=local_cache) if redis

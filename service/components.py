@@ -6,7 +6,6 @@ any layer may read the registry without importing the layers above it."""
 
 from __future__ import annotations
 
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
     from service.auth.revocation import RevocationStore
     from service.crypto import KeyRing
     from service.immich.client import Upstreams
+    from service.photos.page_pool import PagePool
     from service.photos.search_cache import RangeCache
 
 EXTENSION_KEY = "photo_atlas"
@@ -27,7 +27,7 @@ EXTENSION_KEY = "photo_atlas"
 class Components:
     key_ring: KeyRing
     upstreams: Upstreams
-    search_executor: Executor
+    search_executor: PagePool
     search_cache: RangeCache
     revocations: RevocationStore
     redis: Redis | None

@@ -159,6 +159,8 @@ def load_config(
         "IMMICH_MAX_CONCURRENCY": _int(
             "IMMICH_MAX_CONCURRENCY", setting("IMMICH_MAX_CONCURRENCY", "8") or "", minimum=1
         ),
+        "IMMICH_MAX_PAGES": _int("IMMICH_MAX_PAGES", setting("IMMICH_MAX_PAGES", "1000") or "", minimum=1),
+        "IMMICH_SEARCH_DEADLINE": _float("IMMICH_SEARCH_DEADLINE", setting("IMMICH_SEARCH_DEADLINE", "180") or ""),
         "IMMICH_BREAKER_FAILURES": _int(
             "IMMICH_BREAKER_FAILURES", setting("IMMICH_BREAKER_FAILURES", "5") or "", minimum=1
         ),

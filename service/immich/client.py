@@ -93,6 +93,8 @@ class UpstreamLimits:
     connect: float = 5.0
     read: float = 30.0
     deadline: float = 120.0  # a whole JSON call, body included
+    search_pages: int = 1000  # pages one search reads at most (a million photos)
+    search_deadline: float = 180.0  # a whole search, every page included
     breaker_failures: int = 5
     breaker_seconds: float = 30.0
 

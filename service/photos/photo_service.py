@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -31,10 +32,14 @@ def search(*, owner_id: uuid.UUID, query: SearchQuery, url_prefix: str) -> Searc
     found = components()
     client = settings.client_with(creds)
     start, end = iso_utc(query.start), iso_utc(query.end)
+    # This user's pages take turns with everyone else's: a slow server delays only its own.
+    lane = found.search_executor.lane(urlsplit(creds.server_url).netloc, owner_id)
+    upstreams = found.upstreams
 
     def load() -> PhotoSet:
-        return fetch_range(client, found.search_executor, start=query.start, end=query.end,
-                           window=found.upstreams.max_concurrency)
+        return fetch_range(client, lane, start=query.start, end=query.end, window=upstreams.max_concurrency,
+                           max_pages=upstreams.limits.search_pages,
+                           deadline_seconds=upstreams.limits.search_deadline)
 
     key = RangeKey(owner_id=owner_id, settings_version=creds.version, start=start, end=end)
     photo_set = found.search_cache.get_or_load(key, load)

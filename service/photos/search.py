@@ -4,10 +4,12 @@ mapped, sorted and optionally filtered by distance."""
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import Executor, Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 import orjson
 
 from service.errors import InvalidInput
-from service.immich.client import ImmichClient
+from service.immich.client import ImmichClient, ImmichTimeout, ImmichUnavailable
 from service.photos.geo import Circle, coordinates, within_mask
 
 PAGE_SIZE = 1000  # Immich's maximum
@@ -23,6 +25,21 @@ PAGE_SIZE = 1000  # Immich's maximum
 
 class InvalidQuery(InvalidInput, ValueError):
     """A search parameter is wrong; the message names it."""
+
+
+class TooManyPages(ImmichUnavailable):
+    """Immich kept offering a next page past the most one search reads."""
+
+    def __init__(self, max_pages: int) -> None:
+        super().__init__(f"Immich kept sending more pages than one search reads ({max_pages:,}); "
+                         "search a shorter period")
+
+
+class SearchTooSlow(ImmichTimeout):
+    """The pages of one search did not all arrive within the search's deadline."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"Immich did not send every page within {seconds:g} s; search a shorter period")
 
 
 @dataclass(frozen=True)
@@ -91,37 +108,43 @@ SortablePhoto = tuple[str, str, dict[str, Any]]  # (takenAt or "~", id, photo): 
 
 
 def fetch_range(client: ImmichClient, executor: Executor, *, start: datetime, end: datetime,
-                window: int) -> PhotoSet:
+                window: int, max_pages: int, deadline_seconds: float) -> PhotoSet:
     """Every image taken in [start, end], following nextPage to the end.
 
     Page 1 comes first; after it, up to `window` further pages are in flight at once (the
-    page numbers are known in advance, and the first page without a nextPage ends it).
-    Each page is mapped to photos on its own thread while the others are still in transit.
+    page numbers are known in advance, and the first page without a nextPage ends it). Each
+    page is mapped to photos on its own thread while the others are still in transit. A
+    server that never stops offering pages ends the search at `max_pages` (502), and one too
+    slow to send them all at `deadline_seconds` (504).
     """
+    deadline = time.monotonic() + deadline_seconds
+
     def page(number: int) -> tuple[list[SortablePhoto], int | None]:
+        if time.monotonic() > deadline:
+            raise SearchTooSlow(deadline_seconds)  # queued behind others for too long: skip the call
         result = client.search_metadata(
             page=number, size=PAGE_SIZE, taken_after=iso_utc(start), taken_before=iso_utc(end)
         )
         return sortable_photos(result.items), result.next_page
 
     entries, next_page = page(1)
-    if next_page is not None:
-        upcoming = next_page
-        inflight: deque[Future[tuple[list[SortablePhoto], int | None]]] = deque()
-        try:
-            for _ in range(window):
-                inflight.append(executor.submit(page, upcoming))
-                upcoming += 1
-            while inflight:
-                mapped, next_page = inflight.popleft().result()
-                entries.extend(mapped)
-                if next_page is None:
-                    break
-                inflight.append(executor.submit(page, upcoming))
-                upcoming += 1
-        finally:
-            for future in inflight:
-                future.cancel()
+    number = 1
+    inflight: deque[Future[tuple[list[SortablePhoto], int | None]]] = deque()
+    try:
+        while next_page is not None:
+            if number >= max_pages:
+                raise TooManyPages(max_pages)
+            while len(inflight) < window and number + len(inflight) < max_pages:
+                inflight.append(executor.submit(page, number + len(inflight) + 1))
+            try:
+                mapped, next_page = inflight.popleft().result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                raise SearchTooSlow(deadline_seconds) from None
+            number += 1
+            entries.extend(mapped)
+    finally:
+        for future in inflight:
+            future.cancel()
     return PhotoSet.from_sortable(entries)
 
 
