@@ -11,10 +11,11 @@ import pytest
 
 from tests.conftest import TEST_KEY, Auth, dispose, error_of, make_app
 from tests.fake_immich import ALICE_KEY, BOB_KEY, FakeImmich
-from tests.hostile_immich import KEY, HostileImmich
+from tests.hostile_immich import KEY, HostileImmich, asset_id
 from tests.live_server import serving
 
 RANGE = "startDate=2023-01-01T00:00:00Z&endDate=2024-12-31T23:59:59Z"
+PHOTO = asset_id(1)
 
 
 @pytest.fixture
@@ -105,3 +106,51 @@ def test_a_slow_server_does_not_delay_other_users_searches(tmp_path):
     finally:
         slow.stop()
         fast.stop()
+
+
+# ------------------------------------------------------------------ thumbnails and file names
+
+
+def thumbnail(client, headers):
+    return client.get(f"/api/users/me/immich/photos/{PHOTO}/thumbnail", headers=headers)
+
+
+RASTER = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/heic", "image/heif",
+          "IMAGE/WEBP; q=1"]
+ACTIVE_OR_UNKNOWN = ["text/html", "image/svg+xml", "text/javascript", "application/xml", "application/octet-stream",
+                     "text/html; charset=utf-8", None]
+
+
+def test_only_raster_thumbnails_are_inline_the_rest_are_sandboxed_attachments(tmp_path, hostile):
+    immich, url = hostile
+    app, client, headers = signed_in_app(tmp_path, url)
+    for content_type in RASTER:
+        immich.thumbnail_type = content_type
+        response = thumbnail(client, headers)
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == content_type
+        assert "Content-Disposition" not in response.headers, content_type
+    for content_type in ACTIVE_OR_UNKNOWN:
+        immich.thumbnail_type = content_type
+        response = thumbnail(client, headers)
+        assert response.status_code == 200
+        assert response.headers["Content-Disposition"] == "attachment", content_type
+        assert response.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    dispose(app)
+
+
+@pytest.mark.parametrize("disposition, name", [
+    ("inline; filename*=x-no-such-charset''%E9t%E9.jpg", f"photo_{PHOTO}.jpg"),
+    ("inline; filename=\"summer.jpg\"; filename*=x-no-such-charset''%E9t%E9.jpg", "summer.jpg"),
+    ("inline; filename*=ISO-8859-1''%E9t%E9.jpg", "été.jpg"),
+])
+def test_an_unknown_charset_in_the_file_name_falls_back_to_a_safe_name(tmp_path, hostile, disposition, name):
+    immich, url = hostile
+    immich.disposition = disposition
+    app, client, headers = signed_in_app(tmp_path, url)
+    response = client.get(f"/api/users/me/immich/photos/{PHOTO}/download", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert response.headers["Content-Disposition"].endswith("''" + __import__("urllib.parse").parse.quote(name))
+    dispose(app)
