@@ -22,6 +22,8 @@ def asset_id(page: int) -> str:
 @dataclass
 class HostileImmich:
     page_seconds: float = 0.0  # how long each search page takes
+    # A safety net for the tests themselves: past this, even this server stops offering pages.
+    gives_up_after: int = 300
     thumbnail_type: str | None = "image/jpeg"  # None: no Content-Type at all
     thumbnail_body: bytes = b"<script>alert(document.cookie)</script>"
     disposition: str = "inline; filename*=UTF-8''IMG_0001.jpg"
@@ -58,7 +60,8 @@ class HostileImmich:
         time.sleep(self.page_seconds)
         item = (f'{{"id":"{asset_id(page)}","type":"IMAGE","isTrashed":false,"originalFileName":"p{page}.jpg",'
                 f'"fileCreatedAt":"2024-01-01T00:00:00.000Z","exifInfo":{{"latitude":null,"longitude":null}}}}')
-        return json_response(f'{{"assets":{{"total":1,"count":1,"items":[{item}],"nextPage":"{page + 1}"}}}}')
+        following = f'"{page + 1}"' if page < self.gives_up_after else "null"
+        return json_response(f'{{"assets":{{"total":1,"count":1,"items":[{item}],"nextPage":{following}}}}}')
 
 
 def json_response(text: str) -> Response:
