@@ -1,11 +1,12 @@
-"""The tables: accounts, their Immich settings, and revoked login sessions."""
+"""The tables: accounts, their Immich settings, revoked login sessions and the claim of the
+first account."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, MetaData, String, Text, Uuid
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -68,3 +69,15 @@ class RevokedSession(Base):
 
     session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class FirstAccount(Base):
+    """One row, inserted with the first account ever made. Its primary key lets exactly one of
+    several sign-ups at once on a fresh install (in any process) become that first ADMIN."""
+
+    __tablename__ = "first_account"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+

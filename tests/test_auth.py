@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import jwt as pyjwt
@@ -263,3 +265,55 @@ def test_passwords_are_stored_as_argon2id(app, auth):
 
         stored = db.session.execute(text("SELECT password_hash FROM users")).scalar_one()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def sign_ups_at_once(apps, count=12):
+    """`count` sign-ups at the same moment, spread over `apps` (processes on one database)."""
+    barrier = threading.Barrier(count)
+
+    def sign_up(n):
+        client = apps[n % len(apps)].test_client()
+        barrier.wait()
+        response = client.post("/api/auth/register", json={"email": f"user{n}@example.com", "password": PASSWORD})
+        return response.status_code, (response.get_json() or {}).get("data")
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(sign_up, range(count)))
+
+
+def test_of_simultaneous_first_sign_ups_exactly_one_becomes_the_admin(settings):
+    first = make_app(settings)
+    second = make_app(settings, migrate=False)  # another process on the same database
+    results = sign_ups_at_once([first, second])
+    created = [data for status, data in results if status == 201]
+    assert len(created) == 1 and created[0]["role"] == "ADMIN", results
+    assert sorted(status for status, _ in results) == [201] + [403] * 11
+    with first.app_context():
+        from service.extensions import db
+        from service.models import User
+
+        assert db.session.query(User).count() == 1
+    dispose(first)
+    dispose(second)
+
+
+def test_with_registration_open_simultaneous_sign_ups_make_one_admin(settings):
+    first = make_app({**settings, "REGISTRATION_OPEN": "true"})
+    second = make_app({**settings, "REGISTRATION_OPEN": "true"}, migrate=False)
+    results = sign_ups_at_once([first, second])
+    assert [status for status, _ in results] == [201] * 12
+    assert sorted(data["role"] for _, data in results) == ["ADMIN"] + ["USER"] * 11
+    dispose(first)
+    dispose(second)
+
+
+def test_the_first_account_is_first_for_ever(app, client, auth):
+    admin = auth.register()
+    with app.app_context():
+        from service.extensions import db
+        from service.models import User
+
+        db.session.query(User).delete()
+        db.session.commit()
+    again = client.post("/api/auth/register", json={"email": "mallory@example.com", "password": PASSWORD})
+    assert again.status_code == 403, admin

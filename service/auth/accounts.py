@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from service.auth.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, verify_password
 from service.errors import InvalidInput
 from service.extensions import db
-from service.models import User
+from service.models import FirstAccount, User
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}$")
 ROLES = ("USER", "ADMIN")
@@ -48,29 +48,48 @@ def check_password_rules(password: str) -> None:
         raise AccountError(f"password must be at most {MAX_LENGTH} characters")
 
 
-def user_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(User)) or 0
+FIRST = 1  # the one slot of FirstAccount
+
+
+class _NotFirst(Exception):
+    """Another account claimed the first slot while this one was being made."""
+
+
+def first_account_claimed() -> bool:
+    return db.session.get(FirstAccount, FIRST) is not None
 
 
 def create_user(*, email: str, password: str, name: str | None = None, role: str | None = None,
                 registration_open: bool = True) -> User:
-    """Create an account. The first account is an ADMIN and may always register."""
-    email = normalize_email(email)
+    """Create an account. The first account ever made is an ADMIN and may always register:
+    of several at once, the one whose claim of the first slot commits (in any process)."""
+    user = User(email=normalize_email(email), name=(name or "").strip() or None, role=role)
     check_password_rules(password)
-    first = user_count() == 0
-    if not first and not registration_open:
+    user.password_hash = hash_password(password)
+    if not first_account_claimed():
+        try:
+            return _insert(user, first=True)
+        except _NotFirst:
+            user = User(email=user.email, name=user.name, role=role, password_hash=user.password_hash)
+    if not registration_open:
         raise RegistrationClosed("Registration is closed; ask an administrator for an account")
-    user = User(
-        email=email,
-        name=(name or "").strip() or None,
-        role=role or ("ADMIN" if first else "USER"),
-        password_hash=hash_password(password),
-    )
-    db.session.add(user)
+    return _insert(user, first=False)
+
+
+def _insert(user: User, *, first: bool) -> User:
+    user.role = user.role or ("ADMIN" if first else "USER")
+    session = db.session
+    session.add(user)
     try:
-        db.session.commit()
+        session.flush()
+        if first:
+            session.add(FirstAccount(slot=FIRST, user_id=user.id))
+            session.flush()
+        session.commit()
     except IntegrityError:
-        db.session.rollback()
+        session.rollback()
+        if first and first_account_claimed():
+            raise _NotFirst() from None
         raise EmailTaken("An account with this email already exists") from None
     return user
 
