@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import limits
 from cryptography.fernet import Fernet
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -48,6 +50,22 @@ def _float(name: str, raw: str) -> float:
     if value <= 0:
         raise ConfigError(f"{name} must be greater than 0")
     return value
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `amount` in any `seconds`."""
+
+    amount: int
+    seconds: int
+
+
+def _rate_limit(name: str, raw: str) -> RateLimit:
+    try:
+        item = limits.parse(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must read like '10 per 15 minutes', not {raw!r}") from None
+    return RateLimit(item.amount, item.get_expiry())
 
 
 def _instance_secrets(instance_path: Path) -> dict[str, str]:
@@ -131,6 +149,9 @@ def load_config(
     redis_url = setting("REDIS_URL") or None
     redis_timeout = _float("REDIS_TIMEOUT", setting("REDIS_TIMEOUT", "0.5") or "")
 
+    registration_limit = setting("REGISTRATION_RATE_LIMIT", "100 per hour") or ""
+    _rate_limit("REGISTRATION_RATE_LIMIT", registration_limit)  # checked here; flask-limiter reads the text
+
     access_minutes = _int("ACCESS_TOKEN_MINUTES", setting("ACCESS_TOKEN_MINUTES", "15") or "", minimum=1)
     refresh_days = _int("REFRESH_TOKEN_DAYS", setting("REFRESH_TOKEN_DAYS", "14") or "", minimum=1)
     cookie_secure = _bool("COOKIE_SECURE", setting("COOKIE_SECURE", "false") or "")
@@ -148,8 +169,11 @@ def load_config(
         "ENCRYPTION_KEYS_FILE": keys_file,
         "ALLOWED_IMMICH_HOSTS": setting("ALLOWED_IMMICH_HOSTS", "private,external"),
         "REGISTRATION_OPEN": _bool("REGISTRATION_OPEN", setting("REGISTRATION_OPEN", "false") or ""),
-        "REGISTRATION_RATE_LIMIT": setting("REGISTRATION_RATE_LIMIT", "100 per hour"),
-        "LOGIN_RATE_LIMIT": setting("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
+        "REGISTRATION_RATE_LIMIT": registration_limit,
+        "LOGIN_RATE_LIMIT": _rate_limit("LOGIN_RATE_LIMIT", setting("LOGIN_RATE_LIMIT", "10 per 15 minutes") or ""),
+        "LOGIN_ACCOUNT_RATE_LIMIT": _rate_limit(
+            "LOGIN_ACCOUNT_RATE_LIMIT", setting("LOGIN_ACCOUNT_RATE_LIMIT", "100 per 15 minutes") or ""
+        ),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", setting("TRUSTED_PROXIES", "0") or ""),
         "TILE_URL": setting("TILE_URL", DEFAULT_TILE_URL),
         "TILE_ATTRIBUTION": setting("TILE_ATTRIBUTION", DEFAULT_TILE_ATTRIBUTION),

@@ -1,12 +1,12 @@
-"""The tables: accounts, their Immich settings, revoked login sessions and the claim of the
-first account."""
+"""The tables: accounts, their Immich settings, revoked login sessions, sign-in attempts and
+the claim of the first account."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, Uuid
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, MetaData, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -81,3 +81,13 @@ class FirstAccount(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
+
+class LoginAttempt(Base):
+    """A failed sign-in, or one under way: what sign-in throttling counts, in every process."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch

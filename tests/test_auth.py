@@ -317,3 +317,47 @@ def test_the_first_account_is_first_for_ever(app, client, auth):
         db.session.commit()
     again = client.post("/api/auth/register", json={"email": "mallory@example.com", "password": PASSWORD})
     assert again.status_code == 403, admin
+
+
+def test_a_stranger_guessing_cannot_lock_the_owner_out(client, auth):
+    auth.register()
+    stranger = {"REMOTE_ADDR": "203.0.113.9"}
+    bad = {"email": "alice@example.com", "password": "wrong password"}
+    statuses = [client.post("/api/auth/login", json=bad, environ_base=stranger).status_code for _ in range(12)]
+    assert statuses == [401] * 10 + [429] * 2
+    owner = client.post("/api/auth/login", json={"email": "alice@example.com", "password": PASSWORD},
+                        environ_base={"REMOTE_ADDR": "198.51.100.4"})
+    assert owner.status_code == 200
+
+
+def test_guessing_spread_over_many_addresses_meets_the_account_ceiling(settings):
+    app = make_app({**settings, "LOGIN_ACCOUNT_RATE_LIMIT": "25 per 15 minutes"})
+    client = app.test_client()
+    from tests.conftest import Auth
+
+    Auth(app, client).register()
+    bad = {"email": "alice@example.com", "password": "wrong password"}
+    for n in range(25):
+        address = {"REMOTE_ADDR": f"203.0.113.{n % 5}"}
+        assert client.post("/api/auth/login", json=bad, environ_base=address).status_code == 401
+    ceiling = client.post("/api/auth/login", json=bad, environ_base={"REMOTE_ADDR": "203.0.113.77"})
+    assert ceiling.status_code == 429 and int(ceiling.headers["Retry-After"]) > 0
+    # Someone else's account, from those same addresses, is untouched.
+    Auth(app, client).add_user("bob@example.com")
+    bob = client.post("/api/auth/login", json={"email": "bob@example.com", "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "203.0.113.1"})
+    assert bob.status_code == 200
+    dispose(app)
+
+
+def test_sign_in_limits_are_settings_with_defaults(tmp_path):
+    from service import create_app
+    from service.config import ConfigError, RateLimit
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/a.db"})
+    assert app.config["LOGIN_RATE_LIMIT"] == RateLimit(10, 900)
+    assert app.config["LOGIN_ACCOUNT_RATE_LIMIT"] == RateLimit(100, 900)
+    dispose(app)
+    for name in ("LOGIN_RATE_LIMIT", "LOGIN_ACCOUNT_RATE_LIMIT", "REGISTRATION_RATE_LIMIT"):
+        with pytest.raises(ConfigError, match=name):
+            create_app({"INSTANCE_PATH": str(tmp_path), name: "ten a minute"})

@@ -345,6 +345,22 @@ def test_readiness_names_what_is_down_and_nothing_else(request, tmp_path):
     assert password not in server.output()
 
 
+def test_failed_logins_are_counted_across_processes_without_redis(request, tmp_path):
+    """Default settings, no Redis: two instances of two workers each share the counts."""
+    env = production_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'atlas.db'}")
+    del env["WEB_WORKERS"]  # the default, 2
+    migrate(env)
+    servers = [start_gunicorn(request, env, tmp_path, name) for name in ("one", "two")]
+    for server in servers:
+        server.wait_healthy()
+    registered = requests.post(f"{servers[0].url}/api/auth/register", json={"email": EMAIL, "password": PASSWORD},
+                               timeout=10)
+    assert registered.status_code == 201
+    statuses = [login(servers[attempt % 2].url, password="wrong password").status_code for attempt in range(11)]
+    assert statuses == [401] * 10 + [429]
+    assert login(servers[1].url).status_code == 429  # the right password waits too
+
+
 # ------------------------------------------------------------------ nginx in front
 
 

@@ -8,7 +8,9 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from service.auth import throttle
 from service.auth.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, verify_password
+from service.config import RateLimit
 from service.errors import InvalidInput
 from service.extensions import db
 from service.models import FirstAccount, User
@@ -91,6 +93,18 @@ def _insert(user: User, *, first: bool) -> User:
         if first and first_account_claimed():
             raise _NotFirst() from None
         raise EmailTaken("An account with this email already exists") from None
+    return user
+
+
+def sign_in(*, email: str, password: str, address: str, per_address: RateLimit, per_account: RateLimit) -> User:
+    """The account these credentials open, or InvalidCredentials; TooManyAttempts (429) while
+    this client address or this account has failed too often (service.auth.throttle)."""
+    attempt = throttle.begin_attempt(email=email.strip().lower(), address=address, per_address=per_address,
+                                     per_account=per_account)
+    user = authenticate(email=email, password=password)
+    if user is None:
+        raise InvalidCredentials()
+    throttle.forget(attempt)
     return user
 
 
