@@ -361,3 +361,26 @@ def test_sign_in_limits_are_settings_with_defaults(tmp_path):
     for name in ("LOGIN_RATE_LIMIT", "LOGIN_ACCOUNT_RATE_LIMIT", "REGISTRATION_RATE_LIMIT"):
         with pytest.raises(ConfigError, match=name):
             create_app({"INSTANCE_PATH": str(tmp_path), name: "ten a minute"})
+
+
+@pytest.mark.parametrize("missing", ["exp", "type", "jti", "sid", "sub", "iat"])
+def test_a_token_signed_with_our_key_but_missing_a_claim_is_refused(app, client, auth, missing):
+    auth.register()
+    user_id = auth.login()["user"]["id"]
+    client.delete_cookie("access_token_cookie")
+    complete = _forged(app, claims={"sub": user_id, "jti": "a-jti"})
+    assert client.get("/api/users/me", headers={"Authorization": f"Bearer {complete}"}).status_code == 200
+    claims = pyjwt.decode(complete, options={"verify_signature": False})
+    del claims[missing]
+    token = pyjwt.encode(claims, app.config["JWT_SECRET_KEY"], algorithm="HS256")
+    response = client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401 and error_of(response) == "Invalid token"
+
+
+def test_a_token_of_an_unknown_type_is_refused(app, client, auth):
+    auth.register()
+    user_id = auth.login()["user"]["id"]
+    client.delete_cookie("access_token_cookie")
+    for bad in ({"type": "id"}, {"exp": "never"}, {"sid": 7}):
+        token = _forged(app, claims={"sub": user_id, **bad})
+        assert client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401, bad
