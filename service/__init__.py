@@ -143,6 +143,7 @@ def _register_hooks(app: Flask) -> None:
     init_request_logging(app)
     csp = _content_security_policy(app.config["TILE_URL"])
     max_body = app.config["MAX_CONTENT_LENGTH"]
+    secure_cookies = app.config["JWT_COOKIE_SECURE"]
 
     @app.before_request
     def refuse_large_bodies() -> None:
@@ -165,6 +166,9 @@ def _register_hooks(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
+        if request.is_secure or secure_cookies:
+            # Browsers keep to https for a year once they have seen this over https.
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if request.path.startswith("/api/") and "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store"
         return response
