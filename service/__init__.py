@@ -51,6 +51,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def create_app_or_exit() -> Flask:
+    """create_app for wsgi.py: a bad setting ends the process with one line naming it (the
+    message of its ConfigError), not a traceback, in the CLI and in gunicorn alike."""
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise SystemExit(f"Photo Atlas cannot start: {exc}") from None
+
+
+def check_settings() -> None:
+    """Build the app once and let it go; a bad setting raises ConfigError. gunicorn's master
+    calls this before it starts a worker, so that it stops with one line rather than
+    booting workers that each die with a traceback."""
+    from service.components import components
+    from service.extensions import db
+
+    app = create_app()
+    components(app).close()
+    db.bound(app).engine.dispose()
+
+
 def _init_extensions(app: Flask) -> None:
     from service.auth.jwt_callbacks import register_jwt_callbacks
     from service.extensions import db, jwt, limiter

@@ -327,6 +327,26 @@ def test_production_start_without_secret_key_exits_naming_it(request, tmp_path):
     assert "SECRET_KEY must be set when PHOTO_ATLAS_ENV=production" in server.output()
 
 
+@pytest.mark.parametrize("name, value", [("REGISTRATION_OPEN", "maybe"), ("ALLOWED_IMMICH_HOSTS", "bogus entry"),
+                                         ("ENCRYPTION_KEYS", "not-a-key"), ("LOGIN_RATE_LIMIT", "lots")])
+def test_a_bad_setting_is_one_line_naming_it_in_commands_and_at_start_up(request, tmp_path, name, value):
+    env = {**production_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'atlas.db'}"), name: value}
+    command = run_flask(env, "list-users")
+    assert command.returncode != 0
+    assert command.stderr.strip().count("\n") == 0 and name in command.stderr, command.stderr
+    assert "Traceback" not in command.stdout + command.stderr
+
+    server = start_gunicorn(request, env, tmp_path, "bad-setting")
+    try:
+        server.proc.wait(STARTUP_SECONDS)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"gunicorn kept running with a bad {name}")
+    assert server.proc.returncode != 0
+    lines = [line for line in server.output().splitlines() if name in line]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), server.output()
+    assert "Traceback" not in server.output()
+
+
 def test_readiness_names_what_is_down_and_nothing_else(request, tmp_path):
     password = "hunter2-" + secrets.token_hex(4)
     db_port, redis_port = free_port(), free_port()
