@@ -141,3 +141,13 @@ def test_hsts_is_sent_over_https_and_with_secure_cookies_only(tmp_path):
     secure = create_app({**base, "COOKIE_SECURE": "true"})
     assert secure.test_client().get("/healthz").headers["Strict-Transport-Security"] == "max-age=31536000"
     dispose(secure)
+
+
+def test_the_readme_lists_every_setting():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    read = set(re.findall(r'setting\("([A-Z_]+)"', (root / "service" / "config.py").read_text()))
+    table = (root / "README.md").read_text().split("## Settings", 1)[1].split("\n## ", 1)[0]
+    assert read and {name for name in read if f"`{name}`" not in table} == set()

@@ -295,3 +295,17 @@ def test_with_postgresql_stopped_requests_fail_fast_and_it_recovers(site_on_post
     assert max(seconds for _, _, seconds, _ in during) < DATABASE_OUTAGE_BOUND
     until_recovered(server.url, token)
     assert {status for _, status, _, _ in saves_and_reads(server.url, token, fake.url, 6)} == {200}
+
+
+def test_the_readme_backup_commands_run_as_written(postgres, tmp_path):
+    """The Backups section's shell lines, with DATABASE_URL as the app is given it."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    backups = (Path(__file__).resolve().parent.parent / "README.md").read_text().split("## Backups", 1)[1]
+    script = re.search(r"```sh\n(.*?)```", backups, re.S).group(1)
+    result = subprocess.run(["bash", "-euc", script], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={"PATH": "/usr/bin:/bin:/usr/local/bin", "DATABASE_URL": postgres.url})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "atlas.dump").stat().st_size > 0
