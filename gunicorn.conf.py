@@ -16,3 +16,11 @@ control_socket_disable = True
 accesslog = None
 errorlog = "-"
 loglevel = "info"
+
+
+def on_starting(server):
+    # A bad setting stops gunicorn here with one line naming it ("Error: ..."), before any
+    # worker boots and dies with a traceback.
+    from service import check_settings
+
+    check_settings()

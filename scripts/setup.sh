@@ -36,11 +36,14 @@ if ! is_current npm "$npmfp" || [[ ! -d node_modules/leaflet ]]; then
     echo "$npmfp" > "$stamps/npm"
 fi
 
-# Debian packages the tests drive: Chromium (through Playwright) and nginx (as a reverse proxy).
+# Debian packages the tests drive: Chromium (through Playwright), nginx (as a reverse proxy),
+# and Redis and PostgreSQL servers that the outage tests start, kill and freeze themselves.
 if [[ $want_test == 1 ]]; then
     missing=()
     [[ -x /usr/bin/chromium ]] || missing+=(chromium fonts-dejavu-core)
     [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
+    command -v redis-server >/dev/null || missing+=(redis-server)
+    command -v initdb >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
     if (( ${#missing[@]} )); then
         echo "setup: installing Debian packages for the tests: ${missing[*]}"
         sudo_cmd=""

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
-from redis import Redis
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -53,6 +51,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def create_app_or_exit() -> Flask:
+    """create_app for wsgi.py: a bad setting ends the process with one line naming it (the
+    message of its ConfigError), not a traceback, in the CLI and in gunicorn alike."""
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise SystemExit(f"Photo Atlas cannot start: {exc}") from None
+
+
+def check_settings() -> None:
+    """Build the app once and let it go; a bad setting raises ConfigError. gunicorn's master
+    calls this before it starts a worker, so that it stops with one line rather than
+    booting workers that each die with a traceback."""
+    from service.components import components
+    from service.extensions import db
+
+    app = create_app()
+    components(app).close()
+    db.bound(app).engine.dispose()
+
+
 def _init_extensions(app: Flask) -> None:
     from service.auth.jwt_callbacks import register_jwt_callbacks
     from service.extensions import db, jwt, limiter
@@ -70,22 +89,24 @@ def _init_extensions(app: Flask) -> None:
 
 def build_components(config: Mapping[str, Any]) -> Components:
     """Every shared component, from the config alone."""
-    from service.auth.revocation import DatabaseRevocations, RedisRevocations
+    from service.auth.revocation import DatabaseRevocations
     from service.crypto import KeyRing
     from service.immich.client import UpstreamLimits, Upstreams
     from service.immich.url_policy import UrlPolicy, system_resolver
     from service.library.sync import IndexSettings, IndexSyncer
     from service.photos.map_data import ColumnsCache
+    from service.photos.page_pool import PagePool
     from service.photos.search_cache import SearchCache
     from service.photos.shared_search_cache import SharedSearchCache
-    from service.request_log import ContextExecutor
+    from service.shared_redis import connect_redis
 
     try:
         policy = UrlPolicy.parse(config["ALLOWED_IMMICH_HOSTS"])
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    redis = Redis.from_url(config["REDIS_URL"], socket_timeout=5) if config["REDIS_URL"] else None
+    redis = connect_redis(config["REDIS_URL"], timeout=config["REDIS_TIMEOUT"]) if config["REDIS_URL"] else None
     cache_seconds = config["SEARCH_CACHE_SECONDS"]
+    local_cache = SearchCache(ttl_seconds=cache_seconds)
     return Components(
         key_ring=KeyRing(config["ENCRYPTION_KEYS"]),
         upstreams=Upstreams(
@@ -95,18 +116,21 @@ def build_components(config: Mapping[str, Any]) -> Components:
                 connect=config["IMMICH_CONNECT_TIMEOUT"],
                 read=config["IMMICH_READ_TIMEOUT"],
                 deadline=config["IMMICH_DEADLINE"],
+                search_pages=config["IMMICH_MAX_PAGES"],
+                search_deadline=config["IMMICH_SEARCH_DEADLINE"],
                 breaker_failures=config["IMMICH_BREAKER_FAILURES"],
                 breaker_seconds=config["IMMICH_BREAKER_SECONDS"],
             ),
             max_concurrency=config["IMMICH_MAX_CONCURRENCY"],
         ),
-        # Search pages run on these threads in the request's context, so their log lines
-        # keep its request id.
-        search_executor=ContextExecutor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="immich-pages")),
-        # With Redis, several app processes share one cache, and single flight holds across them.
-        search_cache=(SharedSearchCache(redis, ttl_seconds=cache_seconds) if redis
-                      else SearchCache(ttl_seconds=cache_seconds)),
-        revocations=RedisRevocations(redis) if redis else DatabaseRevocations(),
+        # Search pages run on these threads, taking turns per user and server, in the request's
+        # context so that their log lines keep its request id.
+        search_executor=PagePool(workers=32, per_lane=config["IMMICH_MAX_CONCURRENCY"]),
+        # With Redis, several app processes share one cache, and single flight holds across them;
+        # while Redis is down, each process falls back on its own.
+        search_cache=(SharedSearchCache(redis, ttl_seconds=cache_seconds, fallback=local_cache) if redis
+                      else local_cache),
+        revocations=DatabaseRevocations(),
         redis=redis,
         index_syncer=IndexSyncer(IndexSettings(
             enabled=config["INDEX_ENABLED"],
@@ -151,6 +175,7 @@ def _register_hooks(app: Flask) -> None:
     init_request_logging(app)
     csp = _content_security_policy(app.config["TILE_URL"])
     max_body = app.config["MAX_CONTENT_LENGTH"]
+    secure_cookies = app.config["JWT_COOKIE_SECURE"]
 
     @app.before_request
     def refuse_large_bodies() -> None:
@@ -173,6 +198,9 @@ def _register_hooks(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
+        if request.is_secure or secure_cookies:
+            # Browsers keep to https for a year once they have seen this over https.
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if request.path.startswith("/api/") and "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store"
         return response

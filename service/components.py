@@ -1,11 +1,11 @@
 """The app's shared components, built once by the factory from the config and read through
 one typed accessor: the key ring, the Immich upstreams, the search page executor, the search
-cache, the revocation store and the optional Redis client. Only types are imported here, so
+cache, the revocation store and the optional Redis client (a service.shared_redis.GuardedRedis:
+short timeouts and a circuit breaker). Only types are imported here, so
 any layer may read the registry without importing the layers above it."""
 
 from __future__ import annotations
 
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from service.immich.client import Upstreams
     from service.library.sync import IndexSyncer
     from service.photos.map_data import ColumnsCache
+    from service.photos.page_pool import PagePool
     from service.photos.search_cache import RangeCache
 
 EXTENSION_KEY = "photo_atlas"
@@ -28,7 +29,7 @@ EXTENSION_KEY = "photo_atlas"
 class Components:
     key_ring: KeyRing
     upstreams: Upstreams
-    search_executor: Executor
+    search_executor: PagePool
     search_cache: RangeCache
     revocations: RevocationStore
     redis: Redis | None

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import limits
 from cryptography.fernet import Fernet
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILE_ATTRIBUTION = "&copy; OpenStreetMap contributors"
@@ -46,6 +50,22 @@ def _float(name: str, raw: str) -> float:
     if value <= 0:
         raise ConfigError(f"{name} must be greater than 0")
     return value
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `amount` in any `seconds`."""
+
+    amount: int
+    seconds: int
+
+
+def _rate_limit(name: str, raw: str) -> RateLimit:
+    try:
+        item = limits.parse(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must read like '10 per 15 minutes', not {raw!r}") from None
+    return RateLimit(item.amount, item.get_expiry())
 
 
 def _instance_secrets(instance_path: Path) -> dict[str, str]:
@@ -126,6 +146,12 @@ def load_config(
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
 
+    redis_url = setting("REDIS_URL") or None
+    redis_timeout = _float("REDIS_TIMEOUT", setting("REDIS_TIMEOUT", "0.5") or "")
+
+    registration_limit = setting("REGISTRATION_RATE_LIMIT", "100 per hour") or ""
+    _rate_limit("REGISTRATION_RATE_LIMIT", registration_limit)  # checked here; flask-limiter reads the text
+
     access_minutes = _int("ACCESS_TOKEN_MINUTES", setting("ACCESS_TOKEN_MINUTES", "15") or "", minimum=1)
     refresh_days = _int("REFRESH_TOKEN_DAYS", setting("REFRESH_TOKEN_DAYS", "14") or "", minimum=1)
     cookie_secure = _bool("COOKIE_SECURE", setting("COOKIE_SECURE", "false") or "")
@@ -136,13 +162,18 @@ def load_config(
         "PORT": _int("PORT", setting("PORT", "8000") or "", minimum=1),
         "SECRET_KEY": secret_key,
         "DATABASE_URL": database_url,
-        "REDIS_URL": setting("REDIS_URL") or None,
+        "DATABASE_TIMEOUT": _float("DATABASE_TIMEOUT", setting("DATABASE_TIMEOUT", "3") or ""),
+        "REDIS_URL": redis_url,
+        "REDIS_TIMEOUT": redis_timeout,
         "ENCRYPTION_KEYS": encryption_keys,
         "ENCRYPTION_KEYS_FILE": keys_file,
         "ALLOWED_IMMICH_HOSTS": setting("ALLOWED_IMMICH_HOSTS", "private,external"),
         "REGISTRATION_OPEN": _bool("REGISTRATION_OPEN", setting("REGISTRATION_OPEN", "false") or ""),
-        "REGISTRATION_RATE_LIMIT": setting("REGISTRATION_RATE_LIMIT", "100 per hour"),
-        "LOGIN_RATE_LIMIT": setting("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
+        "REGISTRATION_RATE_LIMIT": registration_limit,
+        "LOGIN_RATE_LIMIT": _rate_limit("LOGIN_RATE_LIMIT", setting("LOGIN_RATE_LIMIT", "10 per 15 minutes") or ""),
+        "LOGIN_ACCOUNT_RATE_LIMIT": _rate_limit(
+            "LOGIN_ACCOUNT_RATE_LIMIT", setting("LOGIN_ACCOUNT_RATE_LIMIT", "100 per 15 minutes") or ""
+        ),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", setting("TRUSTED_PROXIES", "0") or ""),
         "TILE_URL": setting("TILE_URL", DEFAULT_TILE_URL),
         "TILE_ATTRIBUTION": setting("TILE_ATTRIBUTION", DEFAULT_TILE_ATTRIBUTION),
@@ -152,6 +183,8 @@ def load_config(
         "IMMICH_MAX_CONCURRENCY": _int(
             "IMMICH_MAX_CONCURRENCY", setting("IMMICH_MAX_CONCURRENCY", "8") or "", minimum=1
         ),
+        "IMMICH_MAX_PAGES": _int("IMMICH_MAX_PAGES", setting("IMMICH_MAX_PAGES", "1000") or "", minimum=1),
+        "IMMICH_SEARCH_DEADLINE": _float("IMMICH_SEARCH_DEADLINE", setting("IMMICH_SEARCH_DEADLINE", "180") or ""),
         "IMMICH_BREAKER_FAILURES": _int(
             "IMMICH_BREAKER_FAILURES", setting("IMMICH_BREAKER_FAILURES", "5") or "", minimum=1
         ),
@@ -176,8 +209,13 @@ def load_config(
         "JWT_CSRF_CHECK_FORM": False,
         "JWT_REFRESH_COOKIE_PATH": "/api/auth/refresh",
         "JWT_REFRESH_CSRF_COOKIE_PATH": "/",
-        # flask-limiter
-        "RATELIMIT_STORAGE_URI": setting("REDIS_URL") or "memory://",
+        # flask-limiter (sign-ups): with Redis down it counts in this process's memory meanwhile,
+        # waiting at most REDIS_TIMEOUT, and never fails a request over it.
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": redis_timeout, "socket_connect_timeout": redis_timeout,
+                                      "retry": Retry(NoBackoff(), 0)} if redis_url else {},
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": setting("RATELIMIT_KEY_PREFIX", "photo-atlas") or "photo-atlas",

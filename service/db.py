@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -28,17 +32,7 @@ class Database:
     """Created unbound; init_app gives each app its own engine and session factory."""
 
     def init_app(self, app: Flask) -> None:
-        url = app.config["DATABASE_URL"]
-        options: dict[str, Any] = {"pool_pre_ping": True}
-        if url.startswith("sqlite"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            options["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        else:
-            options.update(pool_size=10, max_overflow=20, pool_recycle=1800,
-                           connect_args={"connect_timeout": 5})
-        engine = create_engine(url, **options)
-        if url.startswith("sqlite"):
-            event.listen(engine, "connect", _sqlite_pragmas)
+        engine = make_engine(app.config["DATABASE_URL"], timeout=app.config["DATABASE_TIMEOUT"])
         app.extensions[EXTENSION_KEY] = BoundDatabase(engine, sessionmaker(engine))
         app.teardown_appcontext(self._close_session)
 
@@ -66,6 +60,68 @@ class Database:
             session.close()
 
 
+def make_engine(url: str, *, timeout: float | None) -> Engine:
+    """An engine for `url`. On PostgreSQL, `timeout` bounds connecting, waiting for a pooled
+    connection, and every reply (None: no bound, for migrations that may run long)."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    sqlite = url.startswith("sqlite")
+    if sqlite:
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    elif timeout is None:
+        options.update(poolclass=NullPool, connect_args={"connect_timeout": 5})
+    else:
+        options.update(pool_size=10, max_overflow=20, pool_recycle=1800, pool_timeout=timeout)
+    engine = create_engine(url, **options)
+    if sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    elif timeout is not None:
+        event.listen(engine, "do_connect", _bounded_connect(timeout))
+    return engine
+
+
+class BoundedConnection(psycopg.Connection):  # type: ignore[type-arg]
+    """A psycopg connection that gives up on a reply after `reply_timeout` seconds.
+
+    A frozen server (stopped process, paused VM) keeps its sockets open and its kernel keeps
+    acknowledging what we send, so neither TCP keepalives nor the server's statement_timeout
+    ever end the wait: only the client can. The connection is closed, and SQLAlchemy then
+    sees it as lost and discards it from the pool.
+    """
+
+    reply_timeout: float = 5.0
+
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        bound = self.reply_timeout if timeout is None else min(timeout, self.reply_timeout)
+        started = time.monotonic()
+        try:
+            return super().wait(gen, interval, bound)
+        except psycopg.OperationalError:
+            if time.monotonic() - started < bound:
+                raise
+            self.pgconn.finish()
+            raise psycopg.OperationalError(f"the database did not answer within {bound:g} s") from None
+
+
+def _bounded_connect(timeout: float) -> Any:
+    def connect(_dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> BoundedConnection:
+        milliseconds = int(timeout * 1000)
+        cparams.setdefault("connect_timeout", max(2, math.ceil(timeout)))  # libpq's minimum is 2
+        # A statement the server itself runs too long is cancelled there, keeping the connection.
+        cparams["options"] = f"{cparams.get('options', '')} -c statement_timeout={milliseconds}".strip()
+        # A peer that vanished from the network (no kernel acknowledging anything) is noticed too.
+        cparams.setdefault("tcp_user_timeout", milliseconds)
+        cparams.setdefault("keepalives", 1)
+        cparams.setdefault("keepalives_idle", 30)
+        cparams.setdefault("keepalives_interval", 5)
+        cparams.setdefault("keepalives_count", 3)
+        connection = BoundedConnection.connect(*cargs, **cparams)
+        connection.reply_timeout = timeout
+        return connection
+
+    return connect
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -81,5 +137,10 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 
 def upgrade_database(app: Flask, revision: str = "head") -> None:
-    """Apply the migrations to the app's database."""
-    command.upgrade(alembic_config(Database.bound(app).engine), revision)
+    """Apply the migrations to the app's database, on an engine of their own without the
+    request-sized timeouts (a migration may run long)."""
+    engine = make_engine(app.config["DATABASE_URL"], timeout=None)
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    finally:
+        engine.dispose()

@@ -141,7 +141,7 @@ def check_redis(app: Flask) -> Check:
     redis = components(app).redis
     if redis is None:
         if app.config["PRODUCTION"]:
-            return Check("redis", True, "REDIS_URL not set: login throttling counts per process",
+            return Check("redis", True, "REDIS_URL not set: each process keeps its own search cache",
                          warning=True)
         return Check("redis", True, "not configured")
     try:

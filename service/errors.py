@@ -10,6 +10,8 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -128,6 +130,13 @@ def register_error_handlers(app: Flask) -> None:
             return handle_unexpected(error)
         log.warning("database unavailable: %s", type(error).__name__, extra={"dependency": "database"})
         return handle_app_error(RetryLater("The database is unavailable; try again shortly"))
+
+    @app.errorhandler(RedisConnectionError)
+    @app.errorhandler(RedisTimeoutError)
+    def handle_redis_down(error: Exception) -> Any:
+        # Every use of Redis falls back on its own; this is the net under one that did not.
+        log.warning("redis unavailable: %s", type(error).__name__, extra={"dependency": "redis"})
+        return handle_app_error(RetryLater())
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException) -> Any:

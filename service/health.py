@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from flask import Blueprint, Response
 from redis.exceptions import RedisError
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.components import components
@@ -21,14 +25,47 @@ bp = Blueprint("health", __name__)
 limiter.exempt(bp)
 
 
-def database_reachable() -> bool:
+# A frozen database answers nothing, and a load balancer gives up on a probe after a second
+# or two: /readyz says "unreachable" once this has passed, whatever the probe is waiting for.
+PROBE_SECONDS = 1.5
+
+# One database probe at a time per engine: while the database hangs, every /readyz waits on
+# the same probe instead of each holding a thread of its own.
+_probes: weakref.WeakKeyDictionary[Engine, Future[bool]] = weakref.WeakKeyDictionary()
+_probes_lock = threading.Lock()
+
+
+def _probe(engine: Engine) -> bool:
     try:
-        with db.engine.connect() as connection:
+        with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as exc:
-        log.warning("readiness: database unreachable (%s)", type(exc).__name__)
+        log.warning("readiness: database unreachable (%s)", type(exc).__name__, extra={"dependency": "database"})
         return False
     return True
+
+
+def _run(engine: Engine, future: Future[bool]) -> None:
+    future.set_result(_probe(engine))
+
+
+def database_probe() -> Future[bool]:
+    """The running probe of the database, started if none is."""
+    engine = db.engine
+    with _probes_lock:
+        running = _probes.get(engine)
+        if running is None or running.done():
+            running = _probes[engine] = Future()
+            threading.Thread(target=_run, args=(engine, running), name="readiness-probe", daemon=True).start()
+    return running
+
+
+def answered(probe: Future[bool]) -> bool:
+    try:
+        return probe.result(timeout=PROBE_SECONDS)
+    except FutureTimeout:
+        log.warning("readiness: database did not answer in time", extra={"dependency": "database"})
+        return False
 
 
 def redis_reachable() -> bool:
@@ -38,7 +75,7 @@ def redis_reachable() -> bool:
     try:
         redis.ping()
     except (RedisError, OSError) as exc:
-        log.warning("readiness: Redis unreachable (%s)", type(exc).__name__)
+        log.warning("readiness: Redis unreachable (%s)", type(exc).__name__, extra={"dependency": "redis"})
         return False
     return True
 
@@ -56,11 +93,22 @@ def healthz() -> Any:
 
 @bp.get("/readyz")
 def readyz() -> Any:
-    checks = {"database": database_reachable()}
+    """503 without the database; 200 without Redis, which every use of it can do without
+    (taking every instance out of the load balancer over a shared cache would be worse)."""
+    checks = readiness_checks()
+    down = [name for name, up in checks.items() if not up]
+    if not checks["database"]:
+        return _uncached(error_response(503, f"Not ready: {' and '.join(down)} unreachable"))
+    states = {name.lower(): "ok" if up else "unreachable" for name, up in checks.items()}
+    response, status = envelope({"status": "degraded" if down else "ok", "checks": states})
+    return _uncached(response), status
+
+
+def readiness_checks() -> dict[str, bool]:
+    """Whether the database (and Redis, when set) answered: both asked at once."""
+    probe = database_probe()  # runs while Redis is asked
+    checks = {"database": True}
     if components().redis is not None:
         checks["Redis"] = redis_reachable()
-    down = [name for name, up in checks.items() if not up]
-    if down:
-        return _uncached(error_response(503, f"Not ready: {' and '.join(down)} unreachable"))
-    response, status = envelope({"status": "ok", "checks": {name.lower(): "ok" for name in checks}})
-    return _uncached(response), status
+    checks["database"] = answered(probe)
+    return checks

@@ -1,4 +1,5 @@
-"""The tables: accounts, their Immich settings, revoked login sessions, and the library index."""
+"""The tables: accounts, their Immich settings, revoked login sessions, sign-in attempts, the
+claim of the first account, and the library index."""
 
 from __future__ import annotations
 
@@ -126,3 +127,23 @@ class LibraryIndexState(Base):
     progress_total: Mapped[int | None] = mapped_column(Integer)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+class FirstAccount(Base):
+    """One row, inserted with the first account ever made. Its primary key lets exactly one of
+    several sign-ups at once on a fresh install (in any process) become that first ADMIN."""
+
+    __tablename__ = "first_account"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LoginAttempt(Base):
+    """A failed sign-in, or one under way: what sign-in throttling counts, in every process."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch

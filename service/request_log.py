@@ -36,6 +36,7 @@ FIELDS = (
     "upstream_method",
     "upstream_path",
     "outcome",
+    "dependency",
 )
 
 _WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")

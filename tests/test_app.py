@@ -123,3 +123,31 @@ def test_tile_host_is_allowed_for_images_only(tmp_path):
     assert "connect-src 'self';" in csp
     dispose(app)
 
+
+
+def test_hsts_is_sent_over_https_and_with_secure_cookies_only(tmp_path):
+    base = {"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}
+    plain = create_app(base)
+    assert "Strict-Transport-Security" not in plain.test_client().get("/login").headers
+    over_https = plain.test_client().get("/login", base_url="https://localhost")
+    assert over_https.headers["Strict-Transport-Security"] == "max-age=31536000"
+    dispose(plain)
+
+    behind_proxy = create_app({**base, "TRUSTED_PROXIES": "1"})
+    forwarded = behind_proxy.test_client().get("/api/users/me", headers={"X-Forwarded-Proto": "https"})
+    assert forwarded.headers["Strict-Transport-Security"] == "max-age=31536000"
+    dispose(behind_proxy)
+
+    secure = create_app({**base, "COOKIE_SECURE": "true"})
+    assert secure.test_client().get("/healthz").headers["Strict-Transport-Security"] == "max-age=31536000"
+    dispose(secure)
+
+
+def test_the_readme_lists_every_setting():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    read = set(re.findall(r'setting\("([A-Z_]+)"', (root / "service" / "config.py").read_text()))
+    table = (root / "README.md").read_text().split("## Settings", 1)[1].split("\n## ", 1)[0]
+    assert read and {name for name in read if f"`{name}`" not in table} == set()

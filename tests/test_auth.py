@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import jwt as pyjwt
@@ -263,3 +265,122 @@ def test_passwords_are_stored_as_argon2id(app, auth):
 
         stored = db.session.execute(text("SELECT password_hash FROM users")).scalar_one()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def sign_ups_at_once(apps, count=12):
+    """`count` sign-ups at the same moment, spread over `apps` (processes on one database)."""
+    barrier = threading.Barrier(count)
+
+    def sign_up(n):
+        client = apps[n % len(apps)].test_client()
+        barrier.wait()
+        response = client.post("/api/auth/register", json={"email": f"user{n}@example.com", "password": PASSWORD})
+        return response.status_code, (response.get_json() or {}).get("data")
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(sign_up, range(count)))
+
+
+def test_of_simultaneous_first_sign_ups_exactly_one_becomes_the_admin(settings):
+    first = make_app(settings)
+    second = make_app(settings, migrate=False)  # another process on the same database
+    results = sign_ups_at_once([first, second])
+    created = [data for status, data in results if status == 201]
+    assert len(created) == 1 and created[0]["role"] == "ADMIN", results
+    assert sorted(status for status, _ in results) == [201] + [403] * 11
+    with first.app_context():
+        from service.extensions import db
+        from service.models import User
+
+        assert db.session.query(User).count() == 1
+    dispose(first)
+    dispose(second)
+
+
+def test_with_registration_open_simultaneous_sign_ups_make_one_admin(settings):
+    first = make_app({**settings, "REGISTRATION_OPEN": "true"})
+    second = make_app({**settings, "REGISTRATION_OPEN": "true"}, migrate=False)
+    results = sign_ups_at_once([first, second])
+    assert [status for status, _ in results] == [201] * 12
+    assert sorted(data["role"] for _, data in results) == ["ADMIN"] + ["USER"] * 11
+    dispose(first)
+    dispose(second)
+
+
+def test_the_first_account_is_first_for_ever(app, client, auth):
+    admin = auth.register()
+    with app.app_context():
+        from service.extensions import db
+        from service.models import User
+
+        db.session.query(User).delete()
+        db.session.commit()
+    again = client.post("/api/auth/register", json={"email": "mallory@example.com", "password": PASSWORD})
+    assert again.status_code == 403, admin
+
+
+def test_a_stranger_guessing_cannot_lock_the_owner_out(client, auth):
+    auth.register()
+    stranger = {"REMOTE_ADDR": "203.0.113.9"}
+    bad = {"email": "alice@example.com", "password": "wrong password"}
+    statuses = [client.post("/api/auth/login", json=bad, environ_base=stranger).status_code for _ in range(12)]
+    assert statuses == [401] * 10 + [429] * 2
+    owner = client.post("/api/auth/login", json={"email": "alice@example.com", "password": PASSWORD},
+                        environ_base={"REMOTE_ADDR": "198.51.100.4"})
+    assert owner.status_code == 200
+
+
+def test_guessing_spread_over_many_addresses_meets_the_account_ceiling(settings):
+    app = make_app({**settings, "LOGIN_ACCOUNT_RATE_LIMIT": "25 per 15 minutes"})
+    client = app.test_client()
+    from tests.conftest import Auth
+
+    Auth(app, client).register()
+    bad = {"email": "alice@example.com", "password": "wrong password"}
+    for n in range(25):
+        address = {"REMOTE_ADDR": f"203.0.113.{n % 5}"}
+        assert client.post("/api/auth/login", json=bad, environ_base=address).status_code == 401
+    ceiling = client.post("/api/auth/login", json=bad, environ_base={"REMOTE_ADDR": "203.0.113.77"})
+    assert ceiling.status_code == 429 and int(ceiling.headers["Retry-After"]) > 0
+    # Someone else's account, from those same addresses, is untouched.
+    Auth(app, client).add_user("bob@example.com")
+    bob = client.post("/api/auth/login", json={"email": "bob@example.com", "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "203.0.113.1"})
+    assert bob.status_code == 200
+    dispose(app)
+
+
+def test_sign_in_limits_are_settings_with_defaults(tmp_path):
+    from service import create_app
+    from service.config import ConfigError, RateLimit
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/a.db"})
+    assert app.config["LOGIN_RATE_LIMIT"] == RateLimit(10, 900)
+    assert app.config["LOGIN_ACCOUNT_RATE_LIMIT"] == RateLimit(100, 900)
+    dispose(app)
+    for name in ("LOGIN_RATE_LIMIT", "LOGIN_ACCOUNT_RATE_LIMIT", "REGISTRATION_RATE_LIMIT"):
+        with pytest.raises(ConfigError, match=name):
+            create_app({"INSTANCE_PATH": str(tmp_path), name: "ten a minute"})
+
+
+@pytest.mark.parametrize("missing", ["exp", "type", "jti", "sid", "sub", "iat"])
+def test_a_token_signed_with_our_key_but_missing_a_claim_is_refused(app, client, auth, missing):
+    auth.register()
+    user_id = auth.login()["user"]["id"]
+    client.delete_cookie("access_token_cookie")
+    complete = _forged(app, claims={"sub": user_id, "jti": "a-jti"})
+    assert client.get("/api/users/me", headers={"Authorization": f"Bearer {complete}"}).status_code == 200
+    claims = pyjwt.decode(complete, options={"verify_signature": False})
+    del claims[missing]
+    token = pyjwt.encode(claims, app.config["JWT_SECRET_KEY"], algorithm="HS256")
+    response = client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401 and error_of(response) == "Invalid token"
+
+
+def test_a_token_of_an_unknown_type_is_refused(app, client, auth):
+    auth.register()
+    user_id = auth.login()["user"]["id"]
+    client.delete_cookie("access_token_cookie")
+    for bad in ({"type": "id"}, {"exp": "never"}, {"sid": 7}):
+        token = _forged(app, claims={"sub": user_id, **bad})
+        assert client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401, bad

@@ -88,7 +88,7 @@ def test_other_users_config_is_403_even_for_admins(client, auth):
         ({"serverUrl": "http://192.168.1.100", "apiKey": None, "enabled": True}, "apiKey"),
         ({"serverUrl": "ftp://192.168.1.100", "apiKey": API_KEY, "enabled": True}, "http"),
         ({"serverUrl": "http://u:p@192.168.1.100", "apiKey": API_KEY, "enabled": True}, "password"),
-        ({"serverUrl": "http://169.254.169.254", "apiKey": API_KEY, "enabled": True}, "ALLOWED_IMMICH_HOSTS"),
+        ({"serverUrl": "http://169.254.169.254", "apiKey": API_KEY, "enabled": True}, "can never be used"),
         ({"serverUrl": "http://192.168.1.100", "apiKey": "key\x00", "enabled": True}, "apiKey"),
         ({"serverUrl": "http://192.168.1.100", "apiKey": "two words", "enabled": True}, "apiKey"),
         ({"serverUrl": "http://192.168.1.100", "apiKey": "clé", "enabled": True}, "apiKey"),
@@ -112,7 +112,7 @@ def test_unparseable_bodies_are_400(app, client, auth, raw):
     assert stored_rows(app) == []
 
 
-def test_policy_refusal_names_the_setting_and_stores_nothing(settings, tmp_path):
+def test_policy_refusal_says_to_ask_the_operator_and_stores_nothing(settings, tmp_path):
     app = make_app({**settings, "ALLOWED_IMMICH_HOSTS": "external"})
     client = app.test_client()
     from tests.conftest import Auth
@@ -120,7 +120,7 @@ def test_policy_refusal_names_the_setting_and_stores_nothing(settings, tmp_path)
     headers = Auth(app, client).bearer()
     response = client.put("/api/users/me/immich-config", json=GOOD, headers=headers)
     assert response.status_code == 400
-    assert "ALLOWED_IMMICH_HOSTS" in error_of(response)
+    assert "ask the operator of Photo Atlas to allow it" in error_of(response)
     assert API_KEY not in response.get_data(as_text=True)
     assert stored_rows(app) == []
     dispose(app)

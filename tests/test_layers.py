@@ -12,7 +12,7 @@ SERVICE = Path(__file__).resolve().parent.parent / "service"
 LAYERS = [
     ("foundation", ("service.errors", "service.config", "service.json_provider", "service.models",
                     "service.crypto", "service.components", "service.extensions", "service.db",
-                    "service.validation", "service.request_log")),
+                    "service.validation", "service.request_log", "service.shared_redis")),
     ("upstream", ("service.immich.url_policy", "service.immich.client")),
     ("domain", ("service.auth.", "service.immich.settings", "service.immich.connection_check")),
     ("photos", ("service.photos.", "service.library.")),

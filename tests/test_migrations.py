@@ -25,3 +25,26 @@ def test_upgrade_is_idempotent(app):
 
     upgrade_database(app)
     upgrade_database(app)
+
+
+def test_an_install_with_accounts_gets_its_first_account_claimed(settings):
+    """Upgraded under an existing administrator, a fresh sign-up is not a second "first" one."""
+    import uuid
+
+    from service.db import upgrade_database
+    from service.models import FirstAccount, User, utcnow
+    from tests.conftest import PASSWORD, dispose, make_app
+
+    app = make_app(settings, migrate=False)
+    upgrade_database(app, "0002")
+    admin = uuid.uuid4()
+    with app.app_context():
+        db.session.execute(User.__table__.insert().values(id=admin, email="admin@example.com", role="ADMIN",
+                                                          password_hash="x", created_at=utcnow()))
+        db.session.commit()
+    upgrade_database(app)
+    with app.app_context():
+        assert db.session.get(FirstAccount, 1).user_id == admin
+    response = app.test_client().post("/api/auth/register", json={"email": "eve@example.com", "password": PASSWORD})
+    assert response.status_code == 403
+    dispose(app)

@@ -299,7 +299,7 @@ def cross_parameter_rule_broken(case: Any) -> bool:
     return start > end
 
 
-URL_POLICY_REFUSALS = ("does not resolve", "ALLOWED_IMMICH_HOSTS")
+URL_POLICY_REFUSALS = ("did not resolve", "This server's address")
 MAP_OPERATIONS = ("getMapClusters", "getMapHistogram", "getMapPhotos")
 
 

@@ -217,8 +217,23 @@ def test_dns_answer_flipping_to_loopback_after_the_check_is_refused(settings, fa
     fake.clear_requests()
     response = search(client, headers)
     assert response.status_code == 502
-    assert "ALLOWED_IMMICH_HOSTS" in error_of(response)
+    assert "not allowed here; ask the operator" in error_of(response)
     assert fake.requests == []
+    dispose(app)
+
+
+def test_a_name_that_stops_resolving_is_reported_as_such(settings, fake):
+    answers = iter([["192.168.77.10"]])
+    app = make_app({**settings, "RESOLVER": lambda host, port: next(answers, []),
+                    "ALLOWED_IMMICH_HOSTS": "private,external"})
+    client = app.test_client()
+    headers = Auth(app, client).bearer()
+    body = {"serverUrl": f"http://immich.lan.example:{fake.port}", "apiKey": ALICE_KEY, "enabled": True}
+    assert client.put("/api/users/me/immich-config", json=body, headers=headers).status_code == 200
+    response = search(client, headers)
+    assert response.status_code == 502
+    message = error_of(response)
+    assert "did not resolve" in message and "ALLOWED_IMMICH_HOSTS" not in message and "allowed" not in message
     dispose(app)
 
 
@@ -387,7 +402,7 @@ def test_connection_test_failures_are_reported_not_raised(client, auth, fake):
     assert down["reachable"] is False and down["reason"]
     refused = client.post("/api/users/me/immich-config/test", headers=headers,
                           json={"serverUrl": "http://169.254.169.254", "apiKey": "k"})
-    assert refused.status_code == 400 and "ALLOWED_IMMICH_HOSTS" in error_of(refused)
+    assert refused.status_code == 400 and "can never be used" in error_of(refused)
     nothing = client.post("/api/users/me/immich-config/test", headers=headers)
     assert nothing.status_code == 409
 

@@ -36,6 +36,7 @@ from service.photos.search import PhotoSet
 from service.photos.search_cache import RangeKey
 from service.photos.shared_search_cache import SharedSearchCache
 from tests.conftest import POSTGRES_URL, REDIS_URL, reset_postgres, reset_redis
+from tests.live_server import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -173,14 +174,52 @@ def start_gunicorn(request: pytest.FixtureRequest, env: dict[str, str], folder: 
     return server
 
 
-def nginx_conf(folder: Path, *, listen: int, app_port: int) -> str:
-    """deploy/nginx.conf with our ports, inside a main configuration that keeps every path in folder."""
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, for nginx's https listener; (cert, key)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def nginx_conf(folder: Path, *, listen: int, tls_listen: int, app_port: int | None = None,
+               upstreams: list[str] | None = None) -> str:
+    """deploy/nginx.conf with our ports and a certificate of our own, inside a main
+    configuration that keeps every path in folder. `upstreams` replaces the instance line."""
     site = (ROOT / "deploy" / "nginx.conf").read_text()
-    for original in ("server 127.0.0.1:8000;", "listen 80;", "/var/log/nginx/"):
+    cert, key = self_signed_certificate(folder)
+    servers = upstreams or [f"server 127.0.0.1:{app_port};"]
+    replacements = {
+        "server 127.0.0.1:8000;": "\n    ".join(servers),
+        "listen 80;": f"listen 127.0.0.1:{listen};",
+        "listen 443 ssl;": f"listen 127.0.0.1:{tls_listen} ssl;",
+        "/etc/ssl/certs/photo-atlas.pem": str(cert),
+        "/etc/ssl/private/photo-atlas.key": str(key),
+    }
+    for original, ours in replacements.items():
         assert site.count(original) == 1, f"deploy/nginx.conf no longer has {original!r} once"
-    site = (site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};")
-            .replace("listen 80;", f"listen 127.0.0.1:{listen};")
-            .replace("/var/log/nginx/", f"{folder}/"))
+        site = site.replace(original, ours)
+    assert "/var/log/nginx/" in site
+    site = site.replace("/var/log/nginx/", f"{folder}/")
     temp = "\n".join(f"    {kind}_temp_path {folder}/{kind};" for kind in
                      ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     return (
@@ -189,6 +228,22 @@ def nginx_conf(folder: Path, *, listen: int, app_port: int) -> str:
         + "events { worker_connections 128; }\n"
         + f"http {{\n    access_log off;\n{temp}\n{site}\n}}\n"
     )
+
+
+def start_nginx(request: pytest.FixtureRequest, folder: Path, **upstream: Any) -> Process:
+    """nginx with deploy/nginx.conf in folder; its url is http, its tls_url https."""
+    if not NGINX.exists():
+        pytest.fail(f"{NGINX} is missing: scripts/setup.sh --test installs it")
+    port, tls_port = free_port(), free_port()
+    conf = folder / "nginx.conf"
+    conf.write_text(nginx_conf(folder, listen=port, tls_listen=tls_port, **upstream))
+    proxy = Process("nginx", [str(NGINX), "-p", str(folder), "-e", str(folder / "error.log"),
+                              "-c", str(conf), "-g", "daemon off;"],
+                    base_env(), folder, url=f"http://127.0.0.1:{port}")
+    proxy.tls_url = f"https://127.0.0.1:{tls_port}"  # type: ignore[attr-defined]
+    request.addfinalizer(proxy.stop)
+    proxy.wait_healthy()
+    return proxy
 
 
 # ------------------------------------------------------------------ HTTP helpers
@@ -280,18 +335,8 @@ def alice(production, fake):
 
 @pytest.fixture(scope="module")
 def nginx(request, production, tmp_path_factory):
-    if not NGINX.exists():
-        pytest.fail(f"{NGINX} is missing: scripts/setup.sh --test installs it")
     folder = tmp_path_factory.mktemp("nginx")
-    port = free_port()
-    conf = folder / "nginx.conf"
-    conf.write_text(nginx_conf(folder, listen=port, app_port=int(production.url.rsplit(":", 1)[1])))
-    proxy = Process("nginx", [str(NGINX), "-p", str(folder), "-e", str(folder / "error.log"),
-                              "-c", str(conf), "-g", "daemon off;"],
-                    base_env(), folder, url=f"http://127.0.0.1:{port}")
-    request.addfinalizer(proxy.stop)
-    proxy.wait_healthy()
-    return proxy
+    return start_nginx(request, folder, app_port=int(production.url.rsplit(":", 1)[1]))
 
 
 # ------------------------------------------------------------------ gunicorn
@@ -327,6 +372,26 @@ def test_production_start_without_secret_key_exits_naming_it(request, tmp_path):
     assert "SECRET_KEY must be set when PHOTO_ATLAS_ENV=production" in server.output()
 
 
+@pytest.mark.parametrize("name, value", [("REGISTRATION_OPEN", "maybe"), ("ALLOWED_IMMICH_HOSTS", "bogus entry"),
+                                         ("ENCRYPTION_KEYS", "not-a-key"), ("LOGIN_RATE_LIMIT", "lots")])
+def test_a_bad_setting_is_one_line_naming_it_in_commands_and_at_start_up(request, tmp_path, name, value):
+    env = {**production_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'atlas.db'}"), name: value}
+    command = run_flask(env, "list-users")
+    assert command.returncode != 0
+    assert command.stderr.strip().count("\n") == 0 and name in command.stderr, command.stderr
+    assert "Traceback" not in command.stdout + command.stderr
+
+    server = start_gunicorn(request, env, tmp_path, "bad-setting")
+    try:
+        server.proc.wait(STARTUP_SECONDS)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"gunicorn kept running with a bad {name}")
+    assert server.proc.returncode != 0
+    lines = [line for line in server.output().splitlines() if name in line]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), server.output()
+    assert "Traceback" not in server.output()
+
+
 def test_readiness_names_what_is_down_and_nothing_else(request, tmp_path):
     password = "hunter2-" + secrets.token_hex(4)
     db_port, redis_port = free_port(), free_port()
@@ -343,6 +408,22 @@ def test_readiness_names_what_is_down_and_nothing_else(request, tmp_path):
     for secret in (password, str(db_port), str(redis_port), "127.0.0.1"):
         assert secret not in ready.text
     assert password not in server.output()
+
+
+def test_failed_logins_are_counted_across_processes_without_redis(request, tmp_path):
+    """Default settings, no Redis: two instances of two workers each share the counts."""
+    env = production_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'atlas.db'}")
+    del env["WEB_WORKERS"]  # the default, 2
+    migrate(env)
+    servers = [start_gunicorn(request, env, tmp_path, name) for name in ("one", "two")]
+    for server in servers:
+        server.wait_healthy()
+    registered = requests.post(f"{servers[0].url}/api/auth/register", json={"email": EMAIL, "password": PASSWORD},
+                               timeout=10)
+    assert registered.status_code == 201
+    statuses = [login(servers[attempt % 2].url, password="wrong password").status_code for attempt in range(11)]
+    assert statuses == [401] * 10 + [429]
+    assert login(servers[1].url).status_code == 429  # the right password waits too
 
 
 # ------------------------------------------------------------------ nginx in front
@@ -405,6 +486,47 @@ def test_the_request_log_shows_the_client_address_nginx_reports(nginx, productio
     while "127.0.0.2" not in access_log.read_text() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "127.0.0.2" in access_log.read_text()
+
+
+def test_https_through_nginx_brings_hsts(nginx, alice):
+    certificate = str(Path(nginx.stdout_path.parent) / "cert.pem")
+    secure = requests.get(f"{nginx.tls_url}/api/users/me", headers=bearer(alice.token), verify=certificate,
+                          timeout=10)
+    assert secure.status_code == 200 and secure.json()["data"]["email"] == EMAIL
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
+    plain = requests.get(f"{nginx.url}/api/users/me", headers=bearer(alice.token), timeout=10)
+    assert plain.status_code == 200 and "Strict-Transport-Security" not in plain.headers
+
+
+class FailingInstance:
+    """An instance whose database is down: 503 to everything, counting what it was sent."""
+
+    def __init__(self) -> None:
+        self.methods: list[str] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        self.methods.append(environ["REQUEST_METHOD"])
+        start_response("503 Service Unavailable", [("Content-Type", "application/json"), ("Retry-After", "5")])
+        return [b'{"success":false,"error":"The database is unavailable; try again shortly"}']
+
+
+def test_nginx_retries_idempotent_requests_on_another_instance_and_logs_no_query(request, production, tmp_path):
+    failing = FailingInstance()
+    with serving(failing) as failing_url:
+        instances = [f"127.0.0.1:{free_port()}", failing_url.removeprefix("http://"),
+                     production.url.removeprefix("http://")]  # down, failing, healthy
+        proxy = start_nginx(request, tmp_path, upstreams=[f"server {at} max_fails=0;" for at in instances])
+        marker = "query-" + uuid.uuid4().hex
+        gets = [requests.get(f"{proxy.url}/healthz?m={marker}", timeout=30).status_code for _ in range(6)]
+        assert gets == [200] * 6
+        assert "GET" in failing.methods
+        # No token: the healthy instance answers 401; a POST sent to the failing one is not retried.
+        posts = [requests.post(f"{proxy.url}/api/auth/refresh?m={marker}", timeout=30).status_code
+                 for _ in range(6)]
+        assert set(posts) <= {401, 503} and posts.count(503) == failing.methods.count("POST") >= 1
+        proxy.stop()
+    logs = "".join(path.read_text() for path in tmp_path.glob("*.log"))
+    assert "/healthz" in logs and marker not in logs
 
 
 # ------------------------------------------------------------------ the doctor

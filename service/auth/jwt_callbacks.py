@@ -6,14 +6,25 @@ from __future__ import annotations
 from typing import Any
 
 from flask_jwt_extended import JWTManager
+from flask_jwt_extended.default_callbacks import default_decode_key_callback
+from jwt.exceptions import InvalidTokenError, MissingRequiredClaimError
 
 from service.auth.accounts import get_user
 from service.components import components
 from service.errors import error_response
 from service.models import User
 
+# Every token this app issues carries these; flask-jwt-extended would fill in a missing
+# `type` or `jti`, and PyJWT accepts a token without `exp`, so a token signed with our key
+# but made elsewhere could live for ever or pass as the wrong kind.
+NUMBER = (int, float)
+REQUIRED_CLAIMS: dict[str, type | tuple[type, ...]] = {
+    "sub": str, "iat": NUMBER, "exp": NUMBER, "type": str, "jti": str, "sid": str,
+}
+
 
 def register_jwt_callbacks(jwt: JWTManager) -> None:
+    jwt.decode_key_loader(_key_for_complete_tokens)
     jwt.token_in_blocklist_loader(_is_revoked)
     jwt.user_lookup_loader(_load_user)
     jwt.user_lookup_error_loader(_user_gone)
@@ -22,6 +33,18 @@ def register_jwt_callbacks(jwt: JWTManager) -> None:
     jwt.expired_token_loader(_expired)
     jwt.revoked_token_loader(_revoked)
     jwt.needs_fresh_token_loader(_needs_fresh)
+
+
+def _key_for_complete_tokens(header: dict[str, Any], claims: dict[str, Any]) -> Any:
+    """The key to verify a token with every claim we issue; any other token is invalid."""
+    for name, kind in REQUIRED_CLAIMS.items():
+        if name not in claims:
+            raise MissingRequiredClaimError(name)
+        if not isinstance(claims[name], kind) or isinstance(claims[name], bool):
+            raise InvalidTokenError(f"the {name} claim has the wrong type")
+    if claims["type"] not in ("access", "refresh"):
+        raise InvalidTokenError("unknown token type")
+    return default_decode_key_callback(header, claims)
 
 
 def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:

@@ -1,11 +1,11 @@
-"""Revoked login sessions, in the database or in Redis when REDIS_URL is set."""
+"""Revoked login sessions, kept in the database: a logout holds in every process, through a
+Redis outage or a Redis restart that lost its data, until the tokens would have expired."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Protocol
 
-from redis import Redis
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -33,17 +33,3 @@ class DatabaseRevocations:
             select(RevokedSession.session_id).where(RevokedSession.session_id == session_id)
         )
         return found is not None
-
-
-class RedisRevocations:
-    PREFIX = "photo-atlas:revoked:"
-
-    def __init__(self, redis: Redis) -> None:
-        self._redis = redis
-
-    def revoke(self, session_id: str, expires_at: datetime) -> None:
-        seconds = max(1, int((expires_at - datetime.now(UTC)).total_seconds()) + 1)
-        self._redis.set(self.PREFIX + session_id, b"1", ex=seconds)
-
-    def is_revoked(self, session_id: str) -> bool:
-        return bool(self._redis.exists(self.PREFIX + session_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app
 from flask_jwt_extended import (
     current_user,
     get_jwt,
@@ -20,20 +20,6 @@ from service.extensions import client_address, limiter
 from service.validation import json_object, text_field
 
 bp = Blueprint("auth", __name__)
-
-
-def _login_failed(response: Any) -> bool:
-    return bool(response.status_code == 401)
-
-
-def _account_key() -> str:
-    body = request.get_json(silent=True)
-    email = body.get("email") if isinstance(body, dict) else None
-    return "account:" + (email.strip().lower() if isinstance(email, str) else "")
-
-
-def _login_limit() -> str:
-    return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
 def _registration_limit() -> str:
@@ -54,16 +40,14 @@ def register() -> Any:
 
 
 @bp.post("/api/auth/login")
-@limiter.limit(_login_limit, key_func=client_address, deduct_when=_login_failed, scope="login-address")
-@limiter.limit(_login_limit, key_func=_account_key, deduct_when=_login_failed, scope="login-account")
 def login() -> Any:
     body = json_object()
     email = text_field(body, "email", max_length=320)
     password = text_field(body, "password", max_length=1024)
     assert email is not None and password is not None
-    user = accounts.authenticate(email=email, password=password)
-    if user is None:
-        raise accounts.InvalidCredentials()
+    config = current_app.config
+    user = accounts.sign_in(email=email, password=password, address=client_address(),
+                            per_address=config["LOGIN_RATE_LIMIT"], per_account=config["LOGIN_ACCOUNT_RATE_LIMIT"])
     return _signed_in(user)
 
 

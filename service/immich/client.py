@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import orjson
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("urllib3").setLevel(logging.WARNING)
 
 MAX_JSON_BYTES = 256 * 1024 * 1024
+E = TypeVar("E", bound=BaseException)
 MEDIA_CHUNK = 64 * 1024
 
 
@@ -66,7 +67,10 @@ class ImmichUnavailable(ImmichError):
 
 
 class ImmichAddressRefused(ImmichUnavailable):
-    message = "The Immich server's address is not allowed by ALLOWED_IMMICH_HOSTS"
+    """The server's name did not resolve, or resolved to an address the policy refuses; the
+    message is the policy's, in words for the user."""
+
+    message = "This server's address is not allowed here; ask the operator of Photo Atlas to allow it"
 
 
 class ImmichTimeout(ImmichError):
@@ -93,6 +97,8 @@ class UpstreamLimits:
     connect: float = 5.0
     read: float = 30.0
     deadline: float = 120.0  # a whole JSON call, body included
+    search_pages: int = 1000  # pages one search reads at most (a million photos)
+    search_deadline: float = 180.0  # a whole search, every page included
     breaker_failures: int = 5
     breaker_seconds: float = 30.0
 
@@ -168,7 +174,9 @@ class UpstreamMedia:
 
 
 class AddressRefusedError(NewConnectionError):
-    pass
+    def __init__(self, conn: Any, reason: str) -> None:
+        super().__init__(conn, reason)
+        self.refusal = reason
 
 
 class _PinnedConnectionMixin:
@@ -182,7 +190,7 @@ class _PinnedConnectionMixin:
         try:
             self.policy.check_addresses(host, addresses)
         except UrlRefused as exc:
-            raise AddressRefusedError(self, str(exc)) from None  # type: ignore[arg-type]
+            raise AddressRefusedError(self, exc.message) from None
         last_error: OSError | None = None
         for address in addresses:
             try:
@@ -417,8 +425,9 @@ class ImmichClient:
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout):
             raise ImmichTimeout() from None
         except requests.exceptions.ConnectionError as exc:
-            if _caused_by(exc, AddressRefusedError):
-                raise ImmichAddressRefused() from None
+            refused = _cause(exc, AddressRefusedError)
+            if refused is not None:
+                raise ImmichAddressRefused(refused.refusal) from None
             raise ImmichUnavailable() from None
         except requests.exceptions.RequestException:
             raise ImmichUnavailable() from None
@@ -486,19 +495,24 @@ class ImmichClient:
         raise ImmichUnavailable(f"Immich refused the request ({status})")
 
 
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+def _cause(exc: BaseException, kind: type[E]) -> E | None:
+    """The first exception of `kind` in exc's chain of causes and reasons, if any."""
     seen: set[int] = set()
     stack: list[Any] = [exc]
     while stack:
         current = stack.pop()
-        if current is None or id(current) in seen:
+        if not isinstance(current, BaseException) or id(current) in seen:
             continue
         seen.add(id(current))
         if isinstance(current, kind):
-            return True
+            return current
         stack.extend([getattr(current, "reason", None), current.__cause__, current.__context__])
         stack.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
-    return False
+    return None
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    return _cause(exc, kind) is not None
 
 
 def _missing_permission(response: requests.Response) -> str | None:

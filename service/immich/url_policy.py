@@ -40,6 +40,14 @@ PRIVATE = tuple(
     for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 )
 NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # ::a.b.c.d (deprecated, still routed by some stacks)
+IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # ::ffff:0:a.b.c.d (SIIT)
+IPV6_ONLY = (ipaddress.IPv6Address("::"), ipaddress.IPv6Address("::1"))  # in ::/96, but IPv6's own
+
+# What users read; neither names a setting (only the operator can change those).
+NEVER_ALLOWED = ("This server's address can never be used: it is link-local, multicast, reserved "
+                 "or a cloud metadata address")
+NOT_ALLOWED = "This server's address is not allowed here; ask the operator of Photo Atlas to allow it"
 
 
 class UrlRefused(InvalidInput, ValueError):
@@ -83,44 +91,47 @@ class UrlPolicy:
         return any(fnmatch.fnmatchcase(host.lower(), pattern) for pattern in self.host_patterns)
 
     def address_allowed(self, address: IPAddress, *, host: str = "") -> bool:
+        return self.refusal(address, host=host) is None
+
+    def refusal(self, address: IPAddress, *, host: str = "") -> str | None:
+        """Why the address is refused, in words for the user; None when it is allowed."""
         ip = unwrap(address)
         if any(ip in net for net in ALWAYS_REFUSED if net.version == ip.version):
-            return False
+            return NEVER_ALLOWED
         if self.everything or (host and self.host_listed(host)):
-            return True
+            return None
         if any(ip in net for net in self.networks if net.version == ip.version):
-            return True
+            return None
         if ip.is_loopback:
-            return self.loopback
-        if any(ip in net for net in PRIVATE if net.version == ip.version):
-            return self.private
-        if ip.is_global:
-            return self.external
-        return False
+            allowed = self.loopback
+        elif any(ip in net for net in PRIVATE if net.version == ip.version):
+            allowed = self.private
+        else:
+            allowed = ip.is_global and self.external
+        return None if allowed else NOT_ALLOWED
 
     def check_addresses(self, host: str, addresses: Sequence[str]) -> list[str]:
         """Return the addresses if every one is allowed; otherwise raise UrlRefused."""
         if not addresses:
-            raise UrlRefused(f"The Immich server's host name {host!r} does not resolve")
+            raise UrlRefused(f"The server name {host!r} did not resolve: check it, or try its IP address")
         for text in addresses:
-            if not self.address_allowed(ipaddress.ip_address(text.split("%")[0]), host=host):
-                raise UrlRefused(
-                    f"The Immich server's address is not allowed by {SETTING}; "
-                    "ask the operator to allow it"
-                )
+            reason = self.refusal(ipaddress.ip_address(text.split("%")[0]), host=host)
+            if reason:
+                raise UrlRefused(reason)
         return list(addresses)
 
 
 def unwrap(address: IPAddress) -> IPAddress:
-    """IPv4-mapped, NAT64 and 6to4 IPv6 addresses are checked as the IPv4 address they carry."""
+    """IPv4-mapped, -compatible and -translated, NAT64 and 6to4 IPv6 addresses are checked as
+    the IPv4 address they carry."""
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return address.ipv4_mapped
         if address.sixtofour is not None:
             return address.sixtofour
-        for net in NAT64:
-            if address in net:
-                return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        carriers = (*NAT64, IPV4_TRANSLATED) + ((IPV4_COMPATIBLE,) if address not in IPV6_ONLY else ())
+        if any(address in net for net in carriers):
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 
 
@@ -152,20 +163,20 @@ def normalize_server_url(raw: str) -> ServerUrl:
     """Trim, drop trailing slashes and check the URL's form (not yet its address)."""
     text = raw.strip().rstrip("/")
     if any(ch in text for ch in "\r\n\t \\") or not text.isprintable():
-        raise UrlRefused("serverUrl must be a plain http(s) URL without spaces")
+        raise UrlRefused("The server address must be a plain http(s) URL without spaces")
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError:
-        raise UrlRefused("serverUrl is not a valid URL") from None
+        raise UrlRefused("The server address is not a valid URL") from None
     if parts.scheme not in {"http", "https"}:
-        raise UrlRefused("serverUrl must start with http:// or https://")
+        raise UrlRefused("The server address must start with http:// or https://")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise UrlRefused("serverUrl must not contain a user name or password")
+        raise UrlRefused("The server address must not contain a user name or password")
     if not parts.hostname:
-        raise UrlRefused("serverUrl must name a host")
+        raise UrlRefused("The server address must name a host")
     if parts.query or parts.fragment:
-        raise UrlRefused("serverUrl must not have a query or fragment")
+        raise UrlRefused("The server address must not have a query or fragment")
     default_port = 443 if parts.scheme == "https" else 80
     return ServerUrl(
         url=text,

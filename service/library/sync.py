@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 OVERLAP_MS = 10 * 60_000  # updatedAfter reaches this far back: clocks and commits are not exact
 MONTH_MARGIN_MS = 14 * 3_600_000  # a local month spans these hours more in UTC, either side
 MAX_BACKOFF_SECONDS = 3600
+MAX_SYNC_PAGES = 20_000  # 20 million assets: past that, a server offering pages forever is cut off
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ class _SyncRun:
             result = self.client.search_metadata(page=number, size=PAGE_SIZE, asset_type=None, **query)
             return _split(result.items), result.next_page
 
-        yield from pages(page, self.executor, window=self.settings.window)
+        yield from pages(page, self.executor, window=self.settings.window, max_pages=MAX_SYNC_PAGES)
 
     def _recheck_months(self, months: list[str], *, exact: bool) -> None:
         """Compare each month's ids (and, when exact, times and coordinates) with Immich's,

@@ -13,6 +13,12 @@ from service.errors import AppError
 from service.immich.client import UpstreamMedia
 
 THUMBNAIL_CACHE = "private, max-age=3600"
+# Shown inline from our origin only when a browser cannot run them: raster images. Anything
+# else an Immich sends (HTML, SVG, scripts) is a download, sandboxed should it be opened.
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/heic",
+                          "image/heif"})
+CONFINED = {"Content-Disposition": "attachment", "Content-Security-Policy": "sandbox; default-src 'none'",
+            "X-Content-Type-Options": "nosniff"}
 
 
 class RangeNotSatisfiable(AppError):
@@ -50,7 +56,8 @@ def thumbnail_response(media: UpstreamMedia, if_none_match: str | None) -> Respo
         if etag:
             response.headers["ETag"] = etag
         return response
-    return _streamed(media, 200, cache)
+    media_type = (media.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    return _streamed(media, 200, cache if media_type in INLINE_TYPES else {**cache, **CONFINED})
 
 
 def download_response(media: UpstreamMedia, photo_id: str) -> Response:
@@ -90,8 +97,11 @@ def original_file_name(header: str | None) -> str | None:
         value = star.group(1).strip().strip('"')
         charset, _, encoded = value.partition("''")
         if encoded:
-            name = unquote(encoded, encoding="utf-8" if charset.lower() in ("utf-8", "") else charset,
-                           errors="replace")
+            try:
+                name = unquote(encoded, encoding="utf-8" if charset.lower() in ("utf-8", "") else charset,
+                               errors="replace")
+            except LookupError:  # a charset Python does not know: use the plain name, or ours
+                name = None
     if name is None:
         plain = _FILENAME.search(header)
         if plain:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import numpy as np
 import orjson
@@ -47,10 +48,14 @@ def _live_set(owner_id: uuid.UUID, creds: settings.Credentials, query: SearchQue
     """The range's photos from Immich, through the search cache."""
     found = components()
     client = settings.client_with(creds)
+    # This user's pages take turns with everyone else's: a slow server delays only its own.
+    lane = found.search_executor.lane(urlsplit(creds.server_url).netloc, owner_id)
+    upstreams = found.upstreams
 
     def load() -> PhotoSet:
-        return fetch_range(client, found.search_executor, start=query.start, end=query.end,
-                           window=found.upstreams.max_concurrency)
+        return fetch_range(client, lane, start=query.start, end=query.end, window=upstreams.max_concurrency,
+                           max_pages=upstreams.limits.search_pages,
+                           deadline_seconds=upstreams.limits.search_deadline)
 
     key = RangeKey(owner_id=owner_id, settings_version=creds.version, start=iso_utc(query.start),
                    end=iso_utc(query.end))

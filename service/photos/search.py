@@ -4,10 +4,12 @@ mapped, sorted and optionally filtered by distance."""
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -15,7 +17,7 @@ from typing import Any, TypeVar
 import orjson
 
 from service.errors import InvalidInput
-from service.immich.client import ImmichClient
+from service.immich.client import ImmichClient, ImmichTimeout, ImmichUnavailable
 from service.photos.geo import Circle, coordinates, within_mask
 
 PAGE_SIZE = 1000  # Immich's maximum
@@ -25,6 +27,21 @@ T = TypeVar("T")
 
 class InvalidQuery(InvalidInput, ValueError):
     """A search parameter is wrong; the message names it."""
+
+
+class TooManyPages(ImmichUnavailable):
+    """Immich kept offering a next page past the most one search reads."""
+
+    def __init__(self, max_pages: int) -> None:
+        super().__init__(f"Immich kept sending more pages than one search reads ({max_pages:,}); "
+                         "search a shorter period")
+
+
+class SearchTooSlow(ImmichTimeout):
+    """The pages of one search did not all arrive within the search's deadline."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"Immich did not send every page within {seconds:g} s; search a shorter period")
 
 
 @dataclass(frozen=True)
@@ -93,8 +110,10 @@ SortablePhoto = tuple[str, str, dict[str, Any]]  # (takenAt or "~", id, photo): 
 
 
 def fetch_range(client: ImmichClient, executor: Executor, *, start: datetime, end: datetime,
-                window: int) -> PhotoSet:
-    """Every image taken in [start, end], following nextPage to the end."""
+                window: int, max_pages: int, deadline_seconds: float) -> PhotoSet:
+    """Every image taken in [start, end], following nextPage to the end; a server that never
+    stops offering pages ends the search at `max_pages` (502), and one too slow to send them
+    all at `deadline_seconds` (504)."""
     def page(number: int) -> tuple[list[SortablePhoto], int | None]:
         result = client.search_metadata(
             page=number, size=PAGE_SIZE, taken_after=iso_utc(start), taken_before=iso_utc(end)
@@ -102,35 +121,44 @@ def fetch_range(client: ImmichClient, executor: Executor, *, start: datetime, en
         return sortable_photos(result.items), result.next_page
 
     entries: list[SortablePhoto] = []
-    for mapped in pages(page, executor, window=window):
+    for mapped in pages(page, executor, window=window, max_pages=max_pages, deadline_seconds=deadline_seconds):
         entries.extend(mapped)
     return PhotoSet.from_sortable(entries)
 
 
-def pages(page: Callable[[int], tuple[T, int | None]], executor: Executor, *, window: int) -> Iterator[T]:
+def pages(page: Callable[[int], tuple[T, int | None]], executor: Executor, *, window: int, max_pages: int,
+          deadline_seconds: float | None = None) -> Iterator[T]:
     """Each page's mapped result, in order, from page 1 until one has no nextPage.
 
     Page 1 comes first; after it, up to `window` further pages are in flight at once (the
-    page numbers are known in advance, and the first page without a nextPage ends it).
-    Each page is mapped on its own thread (inside `page`) while the others are in transit.
+    page numbers are known in advance, and the first page without a nextPage ends it). Each
+    page is mapped on its own thread (inside `page`) while the others are in transit. Past
+    `max_pages` it raises TooManyPages; past the deadline, SearchTooSlow.
     """
-    mapped, next_page = page(1)
+    deadline = None if deadline_seconds is None else time.monotonic() + deadline_seconds
+
+    def timed(number: int) -> tuple[T, int | None]:
+        if deadline is not None and time.monotonic() > deadline:
+            raise SearchTooSlow(deadline_seconds or 0)  # queued behind others for too long: skip the call
+        return page(number)
+
+    mapped, next_page = timed(1)
     yield mapped
-    if next_page is None:
-        return
-    upcoming = next_page
+    number = 1
     inflight: deque[Future[tuple[T, int | None]]] = deque()
     try:
-        for _ in range(window):
-            inflight.append(executor.submit(page, upcoming))
-            upcoming += 1
-        while inflight:
-            mapped, next_page = inflight.popleft().result()
+        while next_page is not None:
+            if number >= max_pages:
+                raise TooManyPages(max_pages)
+            while len(inflight) < window and number + len(inflight) < max_pages:
+                inflight.append(executor.submit(timed, number + len(inflight) + 1))
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                mapped, next_page = inflight.popleft().result(timeout=wait)
+            except FutureTimeout:
+                raise SearchTooSlow(deadline_seconds or 0) from None
+            number += 1
             yield mapped
-            if next_page is None:
-                break
-            inflight.append(executor.submit(page, upcoming))
-            upcoming += 1
     finally:
         for future in inflight:
             future.cancel()

@@ -3,7 +3,8 @@ instance is reused by the others, and single flight holds across processes too.
 
 Same interface as SearchCache; entries are the photo lists as JSON, under keys that name
 the user, their settings version and the range. A Redis failure never fails a search: it
-loads instead.
+falls back on `fallback` (a per-process cache), or loads directly without one. While Redis's
+circuit is open (service.shared_redis), the fallback answers without asking Redis at all.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from service.photos.search import PhotoSet
-from service.photos.search_cache import RangeKey
+from service.photos.search_cache import RangeCache, RangeKey
+from service.shared_redis import DEPENDENCY, RedisUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -34,24 +36,28 @@ return 0
 
 class SharedSearchCache:
     def __init__(self, redis: Redis, *, ttl_seconds: float, lock_seconds: float = 30.0,
-                 poll_seconds: float = 0.05, max_bytes: int = 64 * 1024 * 1024) -> None:
+                 poll_seconds: float = 0.05, max_bytes: int = 64 * 1024 * 1024,
+                 fallback: RangeCache | None = None) -> None:
         self.ttl = ttl_seconds
         self.lock_seconds = lock_seconds
         self.poll_seconds = poll_seconds
         self.max_bytes = max_bytes
         self._redis = redis
+        self._fallback_cache = fallback
 
     def get_or_load(self, key: RangeKey, load: Callable[[], PhotoSet]) -> PhotoSet:
         if self.ttl <= 0:
             return load()
+        if not getattr(self._redis, "available", True):
+            return self._fallback(key, load)
         entry_key = self._entry_key(key)
         try:
             cached = self._redis.get(entry_key)
         except RedisError as exc:
-            return self._fallback(exc, load)
+            return self._fallback(key, load, exc)
         if cached is not None:
             return _decode(cached)
-        return self._load_once(entry_key, load)
+        return self._load_once(key, entry_key, load)
 
     # ------------------------------------------------------------------ internals
 
@@ -59,7 +65,7 @@ class SharedSearchCache:
     def _entry_key(key: RangeKey) -> str:
         return f"{PREFIX}entry:{key.owner_id}:{key.settings_version}:{key.start}:{key.end}"
 
-    def _load_once(self, entry_key: str, load: Callable[[], PhotoSet]) -> PhotoSet:
+    def _load_once(self, key: RangeKey, entry_key: str, load: Callable[[], PhotoSet]) -> PhotoSet:
         lock_key = entry_key + ":lock"
         token = uuid.uuid4().hex
         deadline = time.monotonic() + self.lock_seconds
@@ -74,7 +80,7 @@ class SharedSearchCache:
                 if time.monotonic() > deadline:
                     return load()
         except RedisError as exc:
-            return self._fallback(exc, load)
+            return self._fallback(key, load, exc)
         try:
             cached = self._get(entry_key)
             if cached is not None:
@@ -103,10 +109,13 @@ class SharedSearchCache:
         except RedisError as exc:
             log.warning("search cache: could not store (%s)", type(exc).__name__)
 
-    @staticmethod
-    def _fallback(exc: RedisError, load: Callable[[], PhotoSet]) -> PhotoSet:
-        log.warning("search cache: Redis unavailable (%s), loading directly", type(exc).__name__)
-        return load()
+    def _fallback(self, key: RangeKey, load: Callable[[], PhotoSet], exc: RedisError | None = None) -> PhotoSet:
+        if exc is not None and not isinstance(exc, RedisUnavailable):  # the client logged that one
+            log.warning("search cache: redis unavailable, using this process's cache",
+                        extra={**DEPENDENCY, "outcome": type(exc).__name__})
+        if self._fallback_cache is None:
+            return load()
+        return self._fallback_cache.get_or_load(key, load)
 
 
 def _decode(raw: bytes | str) -> PhotoSet:
