@@ -1,4 +1,4 @@
-"""`.venv/bin/python -m bench [--quick] [--only search,geo,thumbnails,original] [--profile] [--strict]`"""
+"""`.venv/bin/python -m bench [--quick] [--only search,geo,thumbnails,original,index] [--profile] [--strict]`"""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import geo_filter, originals, report, search, thumbnails
+from bench import geo_filter, library_index, originals, report, search, thumbnails
 from bench.fake_process import FakeProcess
 from bench.harness import AppServer, BenchError, machine, register_and_sign_in
 from bench.profiling import Profiler, py_spy
 from bench.stats import Row
 
-MEASUREMENTS = ("geo", "original", "thumbnails", "search")
+MEASUREMENTS = ("geo", "original", "thumbnails", "search", "index")
 
 SIZES: dict[str, dict[str, Any]] = {
     "full": {
@@ -27,14 +27,16 @@ SIZES: dict[str, dict[str, Any]] = {
         "geo_photos": 100_000, "geo_repeats": 21, "geopy_points": 10_000,
         "thumb_clients": 32, "thumb_per_client": 50, "thumb_rounds": 3, "thumb_single": 200,
         "original_bytes": 1 << 30, "ttfb_repeats": 7,
-        "time_limit": 900,
+        "index_photos": 100_000, "index_big": 500_000, "index_rounds": 3, "index_per_round": 1,
+        "time_limit": 900, "index_time_limit": 14400,
     },
     "quick": {
         "search_photos": 20_000, "search_repeats": 2, "cached_repeats": 10, "new_connection_repeats": 4,
         "geo_photos": 100_000, "geo_repeats": 7, "geopy_points": 2_000,
         "thumb_clients": 32, "thumb_per_client": 20, "thumb_rounds": 2, "thumb_single": 50,
         "original_bytes": 256 << 20, "ttfb_repeats": 3,
-        "time_limit": 420,
+        "index_photos": 20_000, "index_big": 100_000, "index_rounds": 3, "index_per_round": 1,
+        "time_limit": 420, "index_time_limit": 3600,
     },
 }
 SEARCH_LATENCY = 0.05  # seconds the fake adds to each request during the search measurement
@@ -66,23 +68,27 @@ def _failed(key: str, name: str, exc: BaseException) -> Row:
 
 
 class _Cleanup:
-    """Stops the server and the fake once, from the normal path, a signal or the watchdog."""
+    """Stops every server and fake once, the newest first, from the normal path, a signal or
+    the watchdog (stopping one already stopped does nothing)."""
 
     def __init__(self) -> None:
-        self.app: AppServer | None = None
-        self.fake: Any = None
+        self._started: list[Any] = []
         self._lock = threading.Lock()
         self._done = False
+
+    def track(self, resource: Any) -> Any:
+        with self._lock:
+            self._started.append(resource)
+        return resource
 
     def __call__(self) -> None:
         with self._lock:
             if self._done:
                 return
             self._done = True
-        if self.app is not None:
-            self.app.stop()
-        if self.fake is not None:
-            self.fake.stop()
+            started = list(reversed(self._started))
+        for resource in started:
+            resource.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,11 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     def on_timeout() -> None:
-        print(f"\nbench: over its {sizes['time_limit']} s limit; stopping everything", file=sys.stderr, flush=True)
+        print(f"\nbench: over its {time_limit} s limit; stopping everything", file=sys.stderr, flush=True)
         cleanup()
         os._exit(3)
 
-    watchdog = threading.Timer(sizes["time_limit"], on_timeout)
+    time_limit = sizes["time_limit"] + (sizes["index_time_limit"] if "index" in args.only else 0)
+    watchdog = threading.Timer(time_limit, on_timeout)
     watchdog.daemon = True
     watchdog.start()
 
@@ -139,14 +146,14 @@ def main(argv: list[str] | None = None) -> int:
                     lambda: geo_filter.run(n=sizes["geo_photos"], repeats=sizes["geo_repeats"],
                                            geopy_points=sizes["geopy_points"]))
 
-        server_side = [name for name in args.only if name != "geo"]
+        server_side = [name for name in args.only if name not in ("geo", "index")]
         if server_side:
             from fake_immich import BOB_KEY
 
             key = BOB_KEY
             step("starting the fake Immich (its own process) and Photo Atlas (gunicorn)")
-            fake = cleanup.fake = FakeProcess(latency=0.0).start()
-            app = cleanup.app = AppServer(extra_env={"ACCESS_TOKEN_MINUTES": "120"})
+            fake = cleanup.track(FakeProcess(latency=0.0).start())
+            app = cleanup.track(AppServer(extra_env={"ACCESS_TOKEN_MINUTES": "120"}))
             app.start()
             user = register_and_sign_in(app.url)
             user.save_immich_config(fake.url, key)
@@ -183,6 +190,16 @@ def main(argv: list[str] | None = None) -> int:
                 settings["fake_errors"] = fake_errors[:5]
             if any("error" in row.details for row in rows):
                 settings["gunicorn_log_tail"] = app.log_tail()
+
+        if "index" in args.only:
+            postgres_url = os.environ.get("BENCH_POSTGRES_URL") or None
+            settings["index_databases"] = ["SQLite"] + (["PostgreSQL"] if postgres_url else [])
+            measure("index",
+                    f"library index: {sizes['index_photos']:,} photos searched and synced, "
+                    f"{sizes['index_big']:,} indexed, fake latency {library_index.LATENCY * 1000:g} ms",
+                    lambda: library_index.run(track=cleanup.track, step=step, n=sizes["index_photos"],
+                                              big=sizes["index_big"], rounds=sizes["index_rounds"],
+                                              per_round=sizes["index_per_round"], postgres_url=postgres_url))
     except (BenchError, RuntimeError) as exc:  # the setup failed: nothing to measure
         print(f"bench: {exc}", file=sys.stderr)
         return 2

@@ -52,7 +52,7 @@ class FakeProcess:
     """The parts of FakeImmich the bench uses, forwarded to the fake's process."""
 
     _ALLOWED = frozenset({"add_bulk_assets", "add_large_original", "expected_search", "original_bytes",
-                          "clear_requests"})
+                          "clear_requests", "request_counts", "change_asset"})
 
     def __init__(self, latency: float = 0.0) -> None:
         ctx = multiprocessing.get_context("spawn")

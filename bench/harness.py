@@ -3,6 +3,7 @@ user whose Immich settings point at the fake, and helpers to watch the worker pr
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ LOOPBACK = "127.0.0.1"
 
 START_TIMEOUT = 60.0  # seconds for gunicorn to answer /healthz
 STOP_TIMEOUT = 10.0  # seconds for a graceful stop before SIGKILL
+RSS_SAMPLE_EVERY = 0.01  # seconds between RSS samples
 
 
 class BenchError(RuntimeError):
@@ -71,7 +74,7 @@ class AppServer:
             HOST=LOOPBACK,
             PORT=str(self.port),
             PHOTO_ATLAS_ENV="development",
-            DATABASE_URL=f"sqlite:///{self.workdir / 'bench.db'}",
+            DATABASE_URL=f"sqlite:///{self.sqlite_path}",
             INSTANCE_PATH=str(self.workdir / "instance"),
             ALLOWED_IMMICH_HOSTS="loopback",
             SEARCH_CACHE_SECONDS="60",
@@ -123,6 +126,26 @@ class AppServer:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
+    @property
+    def sqlite_path(self) -> Path:
+        return self.workdir / "bench.db"
+
+    def server_ms(self, request_id: str) -> float | None:
+        """The duration_ms the app logged for the request sent with this X-Request-Id."""
+        needle = f'"request_id": "{request_id}"'
+        try:
+            with open(self.workdir / "gunicorn.log", errors="replace") as log:
+                for line in log:
+                    if needle not in line:
+                        continue
+                    entry = json.loads(line)
+                    # Its upstream calls are logged with the same id and a duration of their own.
+                    if entry.get("logger") == "photo_atlas.request" and "upstream_path" not in entry:
+                        return float(entry["duration_ms"])
+        except (OSError, ValueError, KeyError):
+            return None
+        return None
+
     def worker_pids(self) -> list[int]:
         """The gunicorn workers: the master's child processes."""
         if self.process is None or self.process.poll() is not None:
@@ -172,6 +195,37 @@ def children_of(pid: int) -> list[int]:
     return sorted(found)
 
 
+def serving_worker(workers: list[int], server_port: int, client_port: int) -> int | None:
+    """Which worker holds the server side of the loopback connection from client_port
+    (gunicorn's gthread workers serve a connection on the worker that accepted it)."""
+    inode = None
+    try:
+        with open("/proc/net/tcp") as table:
+            for line in table.readlines()[1:]:
+                fields = line.split()
+                local, remote = fields[1].split(":")[1], fields[2].split(":")[1]
+                if int(local, 16) == server_port and int(remote, 16) == client_port:
+                    inode = fields[9]
+                    break
+    except (OSError, IndexError, ValueError):
+        return None
+    if inode is None:
+        return None
+    wanted = f"socket:[{inode}]"
+    for pid in workers:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == wanted:
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
 def rss_bytes(pid: int) -> int | None:
     """VmRSS of a process, in bytes (None once it is gone)."""
     try:
@@ -182,6 +236,34 @@ def rss_bytes(pid: int) -> int | None:
     except (OSError, ValueError):
         return None
     return None
+
+
+class RssSampler:
+    """Samples VmRSS of the given processes every RSS_SAMPLE_EVERY seconds in a thread."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.peak: dict[int, int] = {}
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="bench-rss")
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for pid in self.pids:
+                rss = rss_bytes(pid)
+                if rss is not None and rss > self.peak.get(pid, 0):
+                    self.peak[pid] = rss
+            self.samples += 1
+            self._stop.wait(RSS_SAMPLE_EVERY)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
 
 
 _TICKS = os.sysconf("SC_CLK_TCK")

@@ -9,17 +9,15 @@ discarded, counted, and its first and last MiB checked against the fake's bytes.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.harness import AppServer, BenchError, SignedInUser, new_session, rss_bytes
+from bench.harness import AppServer, BenchError, RssSampler, SignedInUser, new_session, rss_bytes
 from bench.stats import Row, check, median, ms
 
 CHUNK = 1 << 20
 STREAM_TIME_LIMIT = 300.0  # seconds for one full download
-SAMPLE_EVERY = 0.01  # seconds between RSS samples
 RSS_TARGET_MB = 16.0
 TTFB_TARGET_MS = 50.0
 MB = 1024 * 1024
@@ -73,34 +71,6 @@ def _download(url: str, headers: dict[str, str], size: int) -> dict[str, Any]:
                 "content_length": response.headers.get("Content-Length")}
     finally:
         session.close()
-
-
-class RssSampler:
-    """Samples VmRSS of the given processes every SAMPLE_EVERY seconds in a thread."""
-
-    def __init__(self, pids: list[int]) -> None:
-        self.pids = pids
-        self.peak: dict[int, int] = {}
-        self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True, name="bench-rss")
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            for pid in self.pids:
-                rss = rss_bytes(pid)
-                if rss is not None and rss > self.peak.get(pid, 0):
-                    self.peak[pid] = rss
-            self.samples += 1
-            self._stop.wait(SAMPLE_EVERY)
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
 
 
 def run(*, fake: Any, app: AppServer, user: SignedInUser, key: str, size: int, ttfb_repeats: int) -> list[Row]:

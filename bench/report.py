@@ -38,6 +38,8 @@ def _value(row: Row) -> str:
     if row.value_label == "diff":
         sign = "+" if row.value >= 0 else "-"
         return f"{sign}{_number(abs(row.value), row.unit)}"
+    if row.value_label == "count":
+        return f"{row.value:.0f}"
     if row.value_label == "max":
         return f"max {_number(row.value, row.unit)}"
     return _number(row.value, row.unit)

@@ -76,8 +76,7 @@ def sequential_pager(fake_url: str, key: str, params: dict[str, str]) -> tuple[f
     for _ in range(MAX_PAGES):
         response = session.post(
             f"{fake_url}/api/search/metadata",
-            json={"takenAfter": params["startDate"], "takenBefore": params["endDate"], "type": "IMAGE",
-                  "withExif": True, "order": "asc", "page": page, "size": PAGE_SIZE},
+            json={**range_query(params), "page": page, "size": PAGE_SIZE},
             headers={"x-api-key": key}, timeout=REQUEST_TIMEOUT,
         )
         if response.status_code != 200:
@@ -100,9 +99,16 @@ def sequential_pager(fake_url: str, key: str, params: dict[str, str]) -> tuple[f
     return elapsed, [asset_id for _, asset_id in kept], page
 
 
-def concurrent_pager(fake_url: str, key: str, params: dict[str, str], window: int) -> float:
-    """How fast the fake can hand over the range with Photo Atlas's fetch pattern (page 1, then
-    `window` pages in flight) when the client only parses (orjson): the floor for Photo Atlas."""
+def range_query(params: dict[str, str]) -> dict[str, Any]:
+    """The POST /search/metadata body (without page and size) of a search's date range."""
+    return {"takenAfter": params["startDate"], "takenBefore": params["endDate"], "type": "IMAGE",
+            "withExif": True, "order": "asc"}
+
+
+def concurrent_pager(fake_url: str, key: str, query: dict[str, Any], window: int) -> float:
+    """How fast the fake hands over every page of a query with Photo Atlas's fetch pattern
+    (page 1, then `window` pages in flight) when the client only parses (orjson): the floor
+    for Photo Atlas."""
     import orjson
 
     sessions = [new_session() for _ in range(window)]
@@ -113,8 +119,7 @@ def concurrent_pager(fake_url: str, key: str, params: dict[str, str], window: in
         try:
             response = session.post(
                 f"{fake_url}/api/search/metadata",
-                json={"takenAfter": params["startDate"], "takenBefore": params["endDate"], "type": "IMAGE",
-                      "withExif": True, "order": "asc", "page": number, "size": PAGE_SIZE},
+                json={**query, "page": number, "size": PAGE_SIZE},
                 headers={"x-api-key": key}, timeout=REQUEST_TIMEOUT,
             )
             if response.status_code != 200:
@@ -198,7 +203,7 @@ def run(*, fake: Any, app: AppServer, user: SignedInUser, key: str, n: int, repe
                     verified = False
                     problems.append(f"repeat {repeat}: the baseline kept {len(ids)}, expected {len(expected)}")
                 base_times.append(elapsed)
-        floor_times.append(concurrent_pager(fake.url, key, params, window))
+        floor_times.append(concurrent_pager(fake.url, key, range_query(params), window))
         fake.clear_requests()
 
     window_end = time.monotonic() + CACHE_WINDOW

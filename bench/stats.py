@@ -32,7 +32,7 @@ class Row:
     photo_atlas: float | None
     baseline: float | None
     value: float | None
-    value_label: str  # how `value` reads: "ratio", "diff" or "value"
+    value_label: str  # how `value` reads: "ratio", "diff", "max", "count" or "value"
     target: str  # e.g. "<= 0.3", or "info"
     met: bool | None  # None: informational, no target
     details: dict[str, Any] = field(default_factory=dict)
