@@ -337,3 +337,4 @@ def test_nothing_of_the_owners_reaches_a_visitor_or_the_log(app, client, auth, w
     for secret in secrets_:
         assert secret not in seen and secret not in logged, secret
     assert token not in logged
+    assert any(getattr(record, "path", "") == "/s/<token>" for record in caplog.records), "the request log was seen"
