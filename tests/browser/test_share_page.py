@@ -57,6 +57,7 @@ def test_a_visitor_sees_the_map_timeline_and_viewer_and_nothing_of_the_owner(
         expect(page.locator("#summary")).to_contain_text("photos")
         thumb = page.locator("#timeline-strip .thumb").first
         expect(thumb).to_be_visible()
+        screenshot(page, f"share-map-{device}")
         thumb.click()
         expect(page.locator("#viewer")).to_be_visible()
         expect(page.locator("#viewer-download")).to_be_hidden()
