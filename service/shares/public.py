@@ -209,13 +209,19 @@ def _member(share: Share, photo_id: str) -> None:
 
 def open_thumbnail(*, share: Share, photo_id: str, size: str, if_none_match: str | None) -> UpstreamMedia:
     _member(share, photo_id)
-    return photo_service.open_thumbnail(owner_id=share.owner_id, photo_id=photo_id, size=size,
-                                        if_none_match=if_none_match)
+    try:
+        return photo_service.open_thumbnail(owner_id=share.owner_id, photo_id=photo_id, size=size,
+                                            if_none_match=if_none_match)
+    except NotConfigured:  # the owner's settings went after the check: their words are not for visitors
+        raise ShareUnavailable() from None
 
 
 def open_original(*, share: Share, photo_id: str, range_header: str | None, if_range: str | None) -> UpstreamMedia:
     if not share.allow_download:
         raise DownloadNotAllowed()
     _member(share, photo_id)
-    return photo_service.open_original(owner_id=share.owner_id, photo_id=photo_id, range_header=range_header,
-                                       if_range=if_range)
+    try:
+        return photo_service.open_original(owner_id=share.owner_id, photo_id=photo_id, range_header=range_header,
+                                           if_range=if_range)
+    except NotConfigured:
+        raise ShareUnavailable() from None

@@ -1,12 +1,13 @@
 // A shared trip, public and read-only: the map with clusters, the timeline and the viewer,
 // reused as they are; no account, no session, and nothing but the share's own API.
-import { ApiError, getJson, postJson } from "./api.js";
+import { ApiError, getJson, postJson, withoutSession } from "./api.js";
 import { elementsById } from "./dom.js";
 import { PhotoMap } from "./photo-map.js";
 import { readPageConfig } from "./session.js";
 import { Timeline } from "./timeline.js";
 import { PhotoViewer } from "./viewer.js";
 
+withoutSession();
 const config = readPageConfig();
 const base = `/api/shares/${encodeURIComponent(config.token)}`;
 // The share's API answers 401 only to a wrong password: never retry it as a session.
@@ -23,7 +24,6 @@ const ui = elementsById([
   "summary",
   "timeline-strip",
   "viewer",
-  "viewer-download",
 ]);
 
 /* state = { phase: "loading" | "ready" | "failed", photos: [], error: "" } */
@@ -60,15 +60,6 @@ async function unlock(event) {
 
 function showShare() {
   const viewer = new PhotoViewer(ui.viewer);
-  // The viewer checks a signed-in session before a download; a share has none, so the
-  // link's own download runs instead of that check.
-  ui.viewer.addEventListener(
-    "click",
-    (event) => {
-      if (event.target.closest("#viewer-download")) event.stopPropagation();
-    },
-    true,
-  );
   const openViewer = (photos, index, focusTarget) => viewer.open(photos, index, focusTarget);
   const photoMap = new PhotoMap(ui.map, {
     tileUrl: config.tileUrl,

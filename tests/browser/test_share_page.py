@@ -87,3 +87,22 @@ def test_a_locked_share_opens_with_its_password(
         expect(page.locator("#timeline-strip .thumb").first).to_be_visible(timeout=20_000)
     finally:
         context.close()
+
+
+def test_a_visitor_downloads_an_original_when_the_share_allows_it(
+    browser: Browser, live_server: LiveServer, problems: PageProblems
+) -> None:
+    url = make_share(live_server, allowDownload=True)
+    context = new_context(browser, live_server.url, problems)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.locator("#timeline-strip .thumb").first.click(timeout=20_000)
+        download_link = page.locator("#viewer-download")
+        expect(download_link).to_be_visible()
+        with page.expect_download() as download:
+            download_link.click()
+        assert download.value.suggested_filename.endswith(".jpg")
+        assert page.url.endswith(url), "never sent to sign in"
+    finally:
+        context.close()
