@@ -1,5 +1,8 @@
 """The owner's side of shares: creating, listing, extending and revoking links, and the
-privacy zones no share ever shows. Only a token's SHA-256 is stored."""
+privacy zones no share ever shows. Only a token's SHA-256 is stored.
+
+Later: a share made from one detected trip (GET .../trips) would fill the range and the
+circle from the trip's startedAt, endedAt and bbox; the share itself needs nothing new."""
 
 from __future__ import annotations
 
