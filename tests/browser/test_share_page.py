@@ -3,14 +3,15 @@ timeline and the viewer with no account, and nothing of the owner's in any answe
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, Response, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from fake_immich import ALICE_KEY, FakeImmich
-from tests.browser.conftest import ALICE, LiveServer, PageProblems, new_context, screenshot
+from tests.browser.conftest import ALICE, LiveServer, PageProblems, new_context, screenshot, sign_in
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -106,3 +107,33 @@ def test_a_visitor_downloads_an_original_when_the_share_allows_it(
         assert page.url.endswith(url), "never sent to sign in"
     finally:
         context.close()
+
+
+def test_the_owner_makes_copies_extends_and_revokes_a_share_and_edits_privacy_zones(
+    context: BrowserContext, page: Page, new_user: str
+) -> None:
+    sign_in(context, new_user)
+    page.goto("/shares")
+    page.get_by_label("Name").fill("Lisbon")
+    page.get_by_label("From", exact=True).fill("2024-03-01")
+    page.get_by_label("To", exact=True).fill("2024-03-10")
+    page.get_by_label("Password (optional)").fill("open sesame")
+    page.get_by_role("button", name="Create link").click()
+    link = page.get_by_label("The new link")
+    expect(link).to_have_value(re.compile(r"/s/[A-Za-z0-9_-]{32}$"))
+    item = page.locator(".share-item")
+    expect(item).to_have_count(1)
+    expect(item).to_contain_text("password")
+    item.get_by_role("button", name="Extend 30 days").click()
+    expect(page.locator(".share-item")).to_have_count(1)
+    page.get_by_role("button", name="Add a zone").click()
+    page.get_by_label("Latitude of zone 1").fill("38.74")
+    page.get_by_label("Latitude of zone 1").dispatch_event("change")
+    page.get_by_role("button", name="Save zones").click()
+    expect(page.locator("#zones-status")).to_contain_text("saved")
+    screenshot(page, "shares-page")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(".share-item").get_by_role("button", name="Revoke").click()
+    expect(page.locator(".share-item")).to_have_count(0)
+    page.reload()
+    expect(page.get_by_label("Latitude of zone 1")).to_have_value("38.74")
