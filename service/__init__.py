@@ -6,14 +6,13 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.components import Components
-from service.config import ConfigError, load_config
+from service.config import ConfigError, load_config, tile_origin
 from service.json_provider import OrjsonProvider
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,21 +149,19 @@ def _register_blueprints(app: Flask) -> None:
     from service.library.views import bp as library_bp
     from service.openapi import bp as openapi_bp
     from service.photos.views import bp as photos_bp
+    from service.shares.views import bp as shares_bp
     from service.web import bp as web_bp
 
-    for blueprint in (auth_bp, immich_bp, library_bp, photos_bp, web_bp, health_bp, openapi_bp):
+    for blueprint in (auth_bp, immich_bp, library_bp, photos_bp, shares_bp, web_bp, health_bp, openapi_bp):
         app.register_blueprint(blueprint)
 
 
 def _content_security_policy(tile_url: str) -> str:
-    tiles = urlsplit(tile_url.replace("{s}", "a"))
-    tile_origin = ""
-    if tiles.scheme in ("http", "https") and tiles.netloc:
-        host = tiles.netloc.replace("a.", "*.", 1) if "{s}" in tile_url else tiles.netloc
-        tile_origin = f" {tiles.scheme}://{host}"
+    origin = tile_origin(tile_url)
+    tiles = f" {origin}" if origin else ""
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src 'self' data: blob:{tile_origin}; connect-src 'self'; font-src 'self'; "
+        f"img-src 'self' data: blob:{tiles}; connect-src 'self'; font-src 'self'; "
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import limits
 from cryptography.fernet import Fernet
@@ -17,6 +18,15 @@ from redis.retry import Retry
 
 DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILE_ATTRIBUTION = "&copy; OpenStreetMap contributors"
+
+
+def tile_origin(tile_url: str) -> str:
+    """The origin map tiles come from (a wildcard for {s} subdomains), for a CSP; "" if none."""
+    tiles = urlsplit(tile_url.replace("{s}", "a"))
+    if tiles.scheme not in ("http", "https") or not tiles.netloc:
+        return ""
+    host = tiles.netloc.replace("a.", "*.", 1) if "{s}" in tile_url else tiles.netloc
+    return f"{tiles.scheme}://{host}"
 
 
 class ConfigError(RuntimeError):
@@ -196,6 +206,10 @@ def load_config(
             "INDEX_RECONCILE_SECONDS", setting("INDEX_RECONCILE_SECONDS", "3600") or ""
         ),
         "INDEX_LEASE_SECONDS": _float("INDEX_LEASE_SECONDS", setting("INDEX_LEASE_SECONDS", "60") or ""),
+        "SHARE_MAX_DAYS": _int("SHARE_MAX_DAYS", setting("SHARE_MAX_DAYS", "90") or "", minimum=1),
+        "SHARE_RATE_LIMIT": setting("SHARE_RATE_LIMIT", "60 per minute"),
+        "SHARE_MEDIA_RATE_LIMIT": setting("SHARE_MEDIA_RATE_LIMIT", "600 per minute"),
+        "SHARE_UNLOCK_RATE_LIMIT": setting("SHARE_UNLOCK_RATE_LIMIT", "10 per 15 minutes"),
         # Request bodies on /api are small JSON documents.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         # flask-jwt-extended

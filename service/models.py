@@ -1,5 +1,5 @@
 """The tables: accounts, their Immich settings, revoked login sessions, sign-in attempts, the
-claim of the first account, and the library index."""
+claim of the first account, the library index, shares and privacy zones."""
 
 from __future__ import annotations
 
@@ -127,6 +127,8 @@ class LibraryIndexState(Base):
     progress_total: Mapped[int | None] = mapped_column(Integer)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class FirstAccount(Base):
     """One row, inserted with the first account ever made. Its primary key lets exactly one of
     several sign-ups at once on a fresh install (in any process) become that first ADMIN."""
@@ -147,3 +149,42 @@ class LoginAttempt(Base):
     email: Mapped[str] = mapped_column(String(320), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch
+
+
+class Share(Base):
+    """A read-only link to a range (and optionally a circle) of its owner's photos. Only the
+    token's SHA-256 is kept; revoking deletes the row."""
+
+    __tablename__ = "shares"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    radius_m: Mapped[float | None] = mapped_column(Float)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    allow_download: Mapped[bool] = mapped_column(Boolean, default=False)
+    location_precision: Mapped[str] = mapped_column(String(8), default="exact")
+    view_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Share {self.id} owner={self.owner_id}>"
+
+
+class PrivacyZone(Base):
+    """A circle of the owner's whose photos no share ever shows."""
+
+    __tablename__ = "privacy_zones"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    radius_m: Mapped[float] = mapped_column(Float)

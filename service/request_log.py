@@ -123,6 +123,14 @@ def _verified_user_id() -> str | None:
     return str(identity) if identity is not None else None
 
 
+_SHARE_TOKEN = re.compile(r"^(/s/|/api/shares/)[^/]+")
+
+
+def logged_path(path: str) -> str:
+    """The path as logged: a share's token is a secret that opens it, so it never reaches a log."""
+    return _SHARE_TOKEN.sub(r"\1<token>", path)
+
+
 def init_request_logging(app: Flask) -> None:
     """Give every request an id (echoed as X-Request-Id) and log it as one JSON line."""
     if not app.config.get("TESTING"):
@@ -142,7 +150,7 @@ def init_request_logging(app: Flask) -> None:
         fields: dict[str, Any] = {
             "request_id": request_id,
             "method": request.method,
-            "path": request.path,
+            "path": logged_path(request.path),
             "status": response.status_code,
             "user_id": _verified_user_id(),
             "remote_addr": request.remote_addr,

@@ -51,3 +51,15 @@ def bool_field(body: dict[str, Any], name: str) -> bool:
     if not isinstance(value, bool):
         raise InvalidInput(f"{name} is required and must be true or false")
     return value
+
+
+def json_value() -> Any:
+    """The request body as any JSON value (e.g. an array), or a 400."""
+    if not request.is_json:
+        raise InvalidInput("Send JSON with Content-Type: application/json")
+    try:
+        return request.get_json(silent=False)
+    except BadRequest as exc:
+        if isinstance(exc, RequestEntityTooLarge):
+            raise
+        raise InvalidInput("The request body is not valid JSON") from None

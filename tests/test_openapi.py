@@ -300,6 +300,8 @@ def cross_parameter_rule_broken(case: Any) -> bool:
 
 
 URL_POLICY_REFUSALS = ("did not resolve", "This server's address")
+# A share's rules that depend on the clock or on several fields at once.
+SHARE_RULES = ("expiresAt must be", "startDate must not be after endDate", "go together")
 MAP_OPERATIONS = ("getMapClusters", "getMapHistogram", "getMapPhotos")
 
 
@@ -335,6 +337,9 @@ def rejection_explained(case: Any, response: Any) -> bool:
     if operation_id in ("saveImmichConfig", "testImmichConnection"):
         message = response.json().get("error", "")
         return any(reason in message for reason in URL_POLICY_REFUSALS)
+    if operation_id in ("createShare", "updateShare"):
+        message = response.json().get("error", "")
+        return any(reason in message for reason in SHARE_RULES)
     return False
 
 

@@ -44,6 +44,17 @@ def search(*, owner_id: uuid.UUID, query: SearchQuery, url_prefix: str) -> Searc
     return SearchResult(_live_set(owner_id, creds, query).select(query.circle, url_prefix), "live")
 
 
+def photo_set(*, owner_id: uuid.UUID, query: SearchQuery) -> PhotoSet:
+    """Every photo of the owner's in the query's range, circle not applied: from the library
+    index when it is ready for these settings, else from Immich."""
+    creds = settings.credentials(owner_id)
+    whole_range = SearchQuery(query.start, query.end, None)
+    indexed = index_service.search(user_id=owner_id, settings_version=creds.version, query=whole_range)
+    if indexed is not None:
+        return indexed[0]
+    return _live_set(owner_id, creds, whole_range)
+
+
 def _live_set(owner_id: uuid.UUID, creds: settings.Credentials, query: SearchQuery) -> PhotoSet:
     """The range's photos from Immich, through the search cache."""
     found = components()

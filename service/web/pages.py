@@ -40,6 +40,11 @@ def settings_page() -> ResponseReturnValue:
     return render_template("settings.html", page="settings", config={})
 
 
+@bp.get("/shares")
+def shares_page() -> ResponseReturnValue:
+    return render_template("shares.html", page="shares", config={})
+
+
 @bp.get("/vendor/<package>/<path:filename>")
 def vendor_file(package: str, filename: str) -> ResponseReturnValue:
     """Serve a file from node_modules/<package>/dist; anything else is 404."""

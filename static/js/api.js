@@ -80,7 +80,15 @@ function refreshSession() {
   return refreshing;
 }
 
+// A page without an account (a shared trip): no session to check, refresh or sign in to.
+let anonymous = false;
+
+export function withoutSession() {
+  anonymous = true;
+}
+
 export function goToLogin({ expired = false } = {}) {
+  if (anonymous) return;
   const params = new URLSearchParams();
   if (expired) params.set("expired", "1");
   const here = location.pathname + location.search;
@@ -132,6 +140,7 @@ let confirming = null;
  * authenticated URL (an <img> or a download), refreshing it when it has expired.
  */
 export function ensureSession({ force = false } = {}) {
+  if (anonymous) return Promise.resolve();
   const age = Date.now() - lastConfirmed;
   if (age < (force ? 5_000 : 60_000)) return Promise.resolve();
   if (!confirming) {

@@ -1,0 +1,358 @@
+"""Shares against a fake Immich of their own and a real database: what a share shows (its
+range, its circle, never a privacy zone), what it refuses to serve (every other photo, by
+every endpoint), expiry and revocation across two app instances, password throttling, token
+guessing, and nothing of the owner's in any answer or log line."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from fake_immich import ALICE_KEY, FakeImmich
+from service.components import components
+from tests.conftest import dispose, error_of, make_app
+
+LISBON = (38.7223, -9.1393)
+PORTO = (41.1579, -8.6291)
+START, END = "2029-03-01T00:00:00Z", "2029-03-10T23:59:59Z"
+
+
+@pytest.fixture
+def own_fake() -> Iterator[FakeImmich]:
+    server = FakeImmich().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(settings):
+    return {**settings, "INDEX_ENABLED": "true", "SEARCH_CACHE_SECONDS": "0", "INDEX_LEASE_SECONDS": "3",
+            "SHARE_UNLOCK_RATE_LIMIT": "5 per 15 minutes"}
+
+
+def soon(days: float = 7) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat().replace("+00:00", "Z")
+
+
+class Trip:
+    """Alice's photos of a trip: who should be in which share."""
+
+    def __init__(self, fake: FakeImmich) -> None:
+        def add(taken: str, position: tuple[float, float] | None = None, **fields: Any) -> str:
+            where = {"latitude": position[0], "longitude": position[1]} if position else {}
+            return fake.add_assets(ALICE_KEY, {"taken": taken, **where, **fields})[0]
+
+        self.in_circle = add("2029-03-02T10:00:00Z", (38.72231234, -9.13934567), city="Lisbon", country="Portugal")
+        self.home = add("2029-03-03T10:00:00Z", (38.7400, -9.1500))  # inside the privacy zone
+        self.zone_edge = add("2029-03-03T11:00:00Z", (38.7500, -9.1000))  # the zone's centre, radius 0.5 m
+        self.elsewhere = add("2029-03-04T10:00:00Z", PORTO)  # outside the circle
+        self.no_position = add("2029-03-05T10:00:00Z")
+        self.too_late = add("2029-04-15T10:00:00Z", LISBON)  # outside the range
+        self.older = [a.id for a in fake.assets_of(ALICE_KEY) if a.id not in self.all_trip()]
+
+    def all_trip(self) -> set[str]:
+        return {self.in_circle, self.home, self.zone_edge, self.elsewhere, self.no_position, self.too_late}
+
+
+@pytest.fixture
+def world(app, client, auth, own_fake):
+    headers = auth.bearer("alice@example.com")
+    trip = Trip(own_fake)
+    response = client.put("/api/users/me/immich-config", headers=headers,
+                          json={"serverUrl": own_fake.url, "apiKey": ALICE_KEY, "enabled": True})
+    assert response.status_code == 200
+    assert components(app).index_syncer.wait_idle(30)
+    zones = [{"name": "Home", "latitude": 38.7400, "longitude": -9.1500, "radiusMeters": 300},
+             {"name": "Office", "latitude": 38.7500, "longitude": -9.1000, "radiusMeters": 0.5}]
+    response = client.put("/api/users/me/privacy-zones", json=zones, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return headers, trip
+
+
+def create(client, headers, **fields: Any) -> dict[str, Any]:
+    body = {"name": "Lisbon", "startDate": START, "endDate": END, "expiresAt": soon(), **fields}
+    response = client.post("/api/users/me/shares", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return dict(response.get_json()["data"])
+
+
+def token_of(share: dict[str, Any]) -> str:
+    return str(share["url"]).removeprefix("/s/")
+
+
+def shared_ids(client, token: str) -> list[str]:
+    response = client.get(f"/api/shares/{token}/photos")
+    assert response.status_code == 200, response.get_json()
+    data = response.get_json()["data"]
+    assert data["totalCount"] == len(data["photos"])
+    return [photo["id"] for photo in data["photos"]]
+
+
+def media_statuses(client, token: str, photo_id: str) -> list[int]:
+    base = f"/api/shares/{token}/photos/{photo_id}"
+    statuses = []
+    for path in (f"{base}/thumbnail", f"{base}/thumbnail?size=preview", f"{base}/download"):
+        response = client.get(path)
+        statuses.append(response.status_code)
+        response.close()
+    return statuses
+
+
+# ------------------------------------------------------------------ the owner's API
+
+
+def test_a_new_share_answers_its_fields_and_link_but_never_the_password(client, world):
+    headers, _ = world
+    share = create(client, headers, latitude=LISBON[0], longitude=LISBON[1], radiusMeters=10_000,
+                   password="open sesame", allowDownload=True, locationPrecision="100m")
+    assert share["url"].startswith("/s/") and len(token_of(share)) >= 32
+    assert share["hasPassword"] is True and share["viewCount"] == 0 and share["expired"] is False
+    assert share["radiusMeters"] == 10_000 and share["locationPrecision"] == "100m"
+    assert "password" not in share and "open sesame" not in str(share)
+    listed = client.get("/api/users/me/shares", headers=headers).get_json()["data"]
+    assert [s["id"] for s in listed] == [share["id"]] and listed[0]["url"] is None
+
+
+@pytest.mark.parametrize("change", [
+    {"name": ""}, {"startDate": "2029-03-01"}, {"endDate": "2029-02-01T00:00:00Z"},
+    {"expiresAt": "2020-01-01T00:00:00Z"}, {"expiresAt": "2099-01-01T00:00:00Z"}, {"latitude": 1.0},
+    {"locationPrecision": "10m"}, {"allowDownload": "yes"}, {"password": "abc"}, {"owner": "x"},
+])
+def test_a_bad_share_is_refused_naming_the_field(client, world, change):
+    headers, _ = world
+    body = {"name": "Lisbon", "startDate": START, "endDate": END, "expiresAt": soon(), **change}
+    response = client.post("/api/users/me/shares", json=body, headers=headers)
+    assert response.status_code == 400
+    assert error_of(response)
+
+
+def test_shares_and_zones_are_the_owners_own(client, auth, world):
+    headers, _ = world
+    share = create(client, headers)
+    bob = auth.bearer("bob@example.com")
+    assert client.get("/api/users/me/shares", headers=bob).get_json()["data"] == []
+    assert client.delete(f"/api/users/me/shares/{share['id']}", headers=bob).status_code == 404
+    alice_id = client.get("/api/users/me", headers=headers).get_json()["data"]["id"]
+    assert client.get(f"/api/users/{alice_id}/privacy-zones", headers=bob).status_code == 403
+    assert client.get("/api/users/me/privacy-zones", headers=bob).get_json()["data"] == []
+
+
+@pytest.mark.parametrize("zones", [
+    {"name": "x"}, [{"name": "x", "latitude": 91, "longitude": 0, "radiusMeters": 10}],
+    [{"name": "x", "latitude": 0, "longitude": 0, "radiusMeters": 0}],
+    [{"name": "x", "latitude": 0, "longitude": 0, "radiusMeters": 200_000}],
+    [{"name": "", "latitude": 0, "longitude": 0, "radiusMeters": 10}],
+    [{"name": "x", "latitude": 0, "longitude": 0, "radiusMeters": 10}] * 51,
+])
+def test_bad_privacy_zones_are_refused(client, world, zones):
+    headers, _ = world
+    assert client.put("/api/users/me/privacy-zones", json=zones, headers=headers).status_code == 400
+
+
+# ------------------------------------------------------------------ what a share shows
+
+
+def test_a_circle_share_shows_only_its_range_and_circle_outside_every_zone(client, world):
+    headers, trip = world
+    share = create(client, headers, latitude=LISBON[0], longitude=LISBON[1], radiusMeters=10_000)
+    assert shared_ids(client, token_of(share)) == [trip.in_circle]
+
+
+def test_a_share_without_a_circle_shows_photos_without_a_position_but_never_a_zone(client, world):
+    headers, trip = world
+    share = create(client, headers)
+    assert shared_ids(client, token_of(share)) == [trip.in_circle, trip.elsewhere, trip.no_position]
+
+
+def test_the_live_path_shows_the_same_photos_as_the_index(settings, client, world):
+    headers, trip = world
+    share = create(client, headers)
+    live = make_app({**settings, "INDEX_ENABLED": "false"}, migrate=False)
+    try:
+        assert shared_ids(live.test_client(), token_of(share)) == [trip.in_circle, trip.elsewhere,
+                                                                      trip.no_position]
+    finally:
+        dispose(live)
+
+
+def test_every_photo_outside_the_share_is_unreachable_by_every_endpoint(client, world):
+    headers, trip = world
+    share = create(client, headers, latitude=LISBON[0], longitude=LISBON[1], radiusMeters=10_000,
+                   allowDownload=True)
+    token = token_of(share)
+    assert media_statuses(client, token, trip.in_circle) == [200, 200, 200]
+    outside = [trip.home, trip.zone_edge, trip.elsewhere, trip.no_position, trip.too_late, *trip.older[:15],
+               str(uuid.uuid4())]
+    for photo_id in outside:
+        assert media_statuses(client, token, photo_id) == [404, 404, 404], photo_id
+
+
+@pytest.mark.parametrize(("precision", "expected"), [("exact", (38.72231234, -9.13934567)),
+                                                     ("100m", (38.722, -9.139)), ("1km", (38.72, -9.14))])
+def test_coordinates_are_rounded_to_the_shares_precision(client, world, precision, expected):
+    headers, _ = world
+    share = create(client, headers, latitude=LISBON[0], longitude=LISBON[1], radiusMeters=10_000,
+                   locationPrecision=precision)
+    photo = client.get(f"/api/shares/{token_of(share)}/photos").get_json()["data"]["photos"][0]
+    assert (photo["latitude"], photo["longitude"]) == expected and photo["city"] == "Lisbon"
+    assert photo["thumbnailUrl"] == f"/api/shares/{token_of(share)}/photos/{photo['id']}/thumbnail"
+    assert photo["downloadUrl"] is None
+
+
+def test_download_is_403_unless_the_share_allows_it(client, world):
+    headers, trip = world
+    share = create(client, headers)
+    response = client.get(f"/api/shares/{token_of(share)}/photos/{trip.in_circle}/download")
+    assert response.status_code == 403 and error_of(response)
+
+
+def test_the_page_counts_views_and_the_api_does_not(client, world):
+    headers, _ = world
+    share = create(client, headers)
+    token = token_of(share)
+    for _ in range(2):
+        page = client.get(f"/s/{token}")
+        assert page.status_code == 200
+    shared_ids(client, token)
+    listed = client.get("/api/users/me/shares", headers=headers).get_json()["data"][0]
+    assert listed["viewCount"] == 2
+    assert page.headers["X-Robots-Tag"].startswith("noindex") and page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert '<meta name="robots" content="noindex">' in page.get_data(as_text=True)
+
+
+def test_a_share_whose_owner_deleted_the_immich_settings_serves_nothing(client, world):
+    headers, trip = world
+    share = create(client, headers)
+    assert client.delete("/api/users/me/immich-config", headers=headers).status_code == 200
+    response = client.get(f"/api/shares/{token_of(share)}/photos")
+    assert response.status_code == 410 and error_of(response)
+    assert media_statuses(client, token_of(share), trip.in_circle)[:2] == [410, 410]
+
+
+# ------------------------------------------------------------------ expiry, revocation, guessing
+
+
+def test_revocation_and_expiry_hold_at_once_on_another_instance(settings, client, world):
+    headers, _ = world
+    second = make_app(settings, migrate=False)
+    try:
+        other = second.test_client()
+        revoked, expiring = create(client, headers), create(client, headers, name="Soon over")
+        assert other.get(f"/s/{token_of(revoked)}").status_code == 200
+        assert other.get(f"/api/shares/{token_of(expiring)}/photos").status_code == 200
+        assert client.delete(f"/api/users/me/shares/{revoked['id']}", headers=headers).status_code == 200
+        assert other.get(f"/s/{token_of(revoked)}").status_code == 404
+        assert other.get(f"/api/shares/{token_of(revoked)}/photos").status_code == 404
+        response = client.patch(f"/api/users/me/shares/{expiring['id']}", headers=headers,
+                                json={"expiresAt": soon(days=2 / 86400)})
+        assert response.status_code == 200
+        time.sleep(2.2)
+        assert other.get(f"/s/{token_of(expiring)}").status_code == 410
+        response = other.get(f"/api/shares/{token_of(expiring)}/photos")
+        assert response.status_code == 410 and error_of(response)
+        listed = client.get("/api/users/me/shares", headers=headers).get_json()["data"]
+        assert [(s["name"], s["expired"]) for s in listed] == [("Soon over", True)]
+    finally:
+        dispose(second)
+
+
+def test_unknown_and_revoked_tokens_answer_alike_in_about_the_same_time(client, world):
+    headers, _ = world
+    revoked = token_of(create(client, headers))
+    share_id = client.get("/api/users/me/shares", headers=headers).get_json()["data"][0]["id"]
+    client.delete(f"/api/users/me/shares/{share_id}", headers=headers)
+    unknown = "A" * len(revoked)
+
+    def answer(token: str, path: str) -> tuple[int, bytes, float]:
+        started = time.perf_counter()
+        response = client.get(path.format(token))
+        return response.status_code, response.get_data(), time.perf_counter() - started
+
+    for path in ("/s/{}", "/api/shares/{}/photos", f"/api/shares/{{}}/photos/{uuid.uuid4()}/thumbnail"):
+        a, b = answer(revoked, path), answer(unknown, path)
+        assert a[:2] == b[:2] and a[0] == 404, path
+    # Interleaved, so a busy machine slows both alike; medians, so one stall does not count.
+    times: dict[str, list[float]] = {revoked: [], unknown: []}
+    for _ in range(21):
+        for token in (revoked, unknown):
+            times[token].append(answer(token, "/api/shares/{}/photos")[2])
+    assert abs(statistics.median(times[revoked]) - statistics.median(times[unknown])) < 0.03
+
+
+# ------------------------------------------------------------------ passwords
+
+
+def test_a_locked_share_needs_the_password_and_wrong_ones_are_throttled(client, world):
+    headers, trip = world
+    share = create(client, headers, password="open sesame")
+    token = token_of(share)
+    page = client.get(f"/s/{token}").get_data(as_text=True)
+    assert 'id="unlock-form"' in page and "timeline-strip" not in page
+    response = client.get(f"/api/shares/{token}/photos")
+    assert response.status_code == 403 and response.get_json()["code"] == "share_locked"
+    for _ in range(5):
+        assert client.post(f"/api/shares/{token}/unlock", json={"password": "guess"}).status_code == 401
+    refused = client.post(f"/api/shares/{token}/unlock", json={"password": "open sesame"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert client.get(f"/api/shares/{token}/photos").status_code == 403
+
+
+def test_the_right_password_opens_that_share_alone(client, world):
+    headers, trip = world
+    first, second = create(client, headers, password="open sesame"), create(client, headers, password="other one")
+    response = client.post(f"/api/shares/{token_of(first)}/unlock", json={"password": "open sesame"})
+    assert response.status_code == 200
+    cookies = response.headers.getlist("Set-Cookie")
+    assert len(cookies) == 2 and all("HttpOnly" in c and "SameSite=Strict" in c for c in cookies)
+    assert {c.split("Path=")[1].split(";")[0] for c in cookies} == {f"/s/{token_of(first)}",
+                                                                   f"/api/shares/{token_of(first)}"}
+    assert shared_ids(client, token_of(first)) == [trip.in_circle, trip.elsewhere, trip.no_position]
+    assert client.get(f"/api/shares/{token_of(second)}/photos").status_code == 403
+    value = cookies[0].split(";")[0].split("=", 1)[1]
+    client.set_cookie("share_access", value, path=f"/api/shares/{token_of(second)}")
+    assert client.get(f"/api/shares/{token_of(second)}/photos").status_code == 403
+
+
+# ------------------------------------------------------------------ nothing of the owner's
+
+
+def test_nothing_of_the_owners_reaches_a_visitor_or_the_log(app, client, auth, world, own_fake, caplog):
+    headers, trip = world
+    token = token_of(create(client, headers, allowDownload=True))
+    visitor = app.test_client()
+    secrets_ = ["alice@example.com", "Alice", own_fake.url, ALICE_KEY, "127.0.0.1:" + str(own_fake.port)]
+    with caplog.at_level(logging.DEBUG):
+        answers = [visitor.get(f"/s/{token}"), visitor.get(f"/api/shares/{token}/photos"),
+                   visitor.get(f"/api/shares/{token}/photos/{trip.elsewhere}/download"),
+                   visitor.get(f"/api/shares/{token}/photos/{trip.home}/thumbnail"),
+                   visitor.get(f"/s/{'B' * 32}")]
+    seen = "".join(r.get_data(as_text=True) if r.mimetype != "image/jpeg" else "" for r in answers)
+    seen += "".join(str(r.headers) for r in answers)
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    for secret in secrets_:
+        assert secret not in seen and secret not in logged, secret
+    assert token not in logged
+    assert any(getattr(record, "path", "") == "/s/<token>" for record in caplog.records), "the request log was seen"
+
+
+def test_each_share_has_its_own_request_limit(settings, client, world):
+    headers, _ = world
+    busy, quiet = token_of(create(client, headers)), token_of(create(client, headers, name="Quiet"))
+    limited = make_app({**settings, "SHARE_RATE_LIMIT": "3 per minute", "RATELIMIT_KEY_PREFIX": "share-limit-test"},
+                       migrate=False)
+    try:
+        visitor = limited.test_client()
+        assert [visitor.get(f"/api/shares/{busy}/photos").status_code for _ in range(4)] == [200, 200, 200, 429]
+        refused = visitor.get(f"/api/shares/{busy}/photos")
+        assert int(refused.headers["Retry-After"]) > 0 and error_of(refused)
+        assert visitor.get(f"/api/shares/{quiet}/photos").status_code == 200
+    finally:
+        dispose(limited)
