@@ -123,6 +123,7 @@ export async function api(
 export const getJson = (path, options) => api("GET", path, options);
 export const postJson = (path, body, options) => api("POST", path, { ...options, body });
 export const putJson = (path, body, options) => api("PUT", path, { ...options, body });
+export const patchJson = (path, body, options) => api("PATCH", path, { ...options, body });
 export const deleteJson = (path, options) => api("DELETE", path, options);
 
 let confirming = null;
