@@ -120,6 +120,11 @@ def test_refused_address_is_explained_and_settings_can_be_deleted(
     expect(page.locator("#delete-settings")).to_be_hidden()
 
 
+def enter(page: Page, server_url: str, api_key: str) -> None:
+    page.get_by_label("Server address").fill(server_url)
+    page.get_by_label("API key").fill(api_key)
+
+
 def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -131,8 +136,7 @@ def test_saving_a_dead_server_says_so_and_saves_only_when_confirmed(
 ) -> None:
     open_settings(context, page, new_user)
     dead = f"http://127.0.0.1:{closed_port()}"
-    page.get_by_label("Server address").fill(dead)
-    page.get_by_label("API key").fill(ALICE_KEY)
+    enter(page, dead, ALICE_KEY)
     with page.expect_request("**/immich-config/test"):
         page.get_by_role("button", name="Save").click()
     status = page.locator("#settings-status")
@@ -156,8 +160,7 @@ def test_saving_a_wrong_or_limited_key_names_the_problem(
     context: BrowserContext, page: Page, new_user: str, fake: FakeImmich
 ) -> None:
     open_settings(context, page, new_user)
-    page.get_by_label("Server address").fill(fake.url)
-    page.get_by_label("API key").fill("not-a-key")
+    enter(page, fake.url, "not-a-key")
     page.get_by_role("button", name="Save").click()
     status = page.locator("#settings-status")
     expect(status).to_contain_text("Immich rejected the API key")
@@ -182,8 +185,7 @@ def test_changes_without_the_key_keep_the_stored_one(
     context: BrowserContext, page: Page, new_user: str, fake: FakeImmich
 ) -> None:
     open_settings(context, page, new_user)
-    page.get_by_label("Server address").fill(fake.url)
-    page.get_by_label("API key").fill(ALICE_KEY)
+    enter(page, fake.url, ALICE_KEY)
     page.get_by_role("button", name="Save").click()
     status = page.locator("#settings-status")
     expect(status).to_contain_text("Settings saved.")

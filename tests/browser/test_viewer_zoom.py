@@ -4,13 +4,12 @@ double tap, each reset when the photo changes."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import LiveServer, PageProblems, new_context, screenshot, sign_in
+from tests.browser.conftest import screenshot, sign_in
 from tests.browser.helpers import open_range
 
 pytestmark = pytest.mark.browser
@@ -135,22 +134,6 @@ def test_wheel_keys_and_double_click_zoom_and_the_next_photo_resets(alice: Brows
     screenshot(page, "viewer-zoomed")
     figure.dblclick(position={"x": box["width"] / 2, "y": box["height"] / 2})
     assert scale(page) == 1.0
-
-
-@pytest.fixture
-def phone(browser: Browser, live_server: LiveServer, problems: PageProblems) -> Iterator[BrowserContext]:
-    context = new_context(
-        browser,
-        live_server.url,
-        problems,
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-    )
-    sign_in(context)
-    yield context
-    context.close()
 
 
 def pinch(page: Page, x: float, y: float, start: float, end: float) -> None:
