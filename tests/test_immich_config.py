@@ -160,6 +160,74 @@ def test_the_key_is_encrypted_and_bound_to_its_owner(app, client, auth):
     assert "save your API key again" in error_of(search)
 
 
+def test_patch_changes_only_the_given_fields_and_keeps_the_stored_key(app, client, auth):
+    headers = auth.bearer()
+    assert client.put("/api/users/me/immich-config", json=GOOD, headers=headers).status_code == 200
+    user_id = stored_rows(app)[0]["user_id"]
+    from service.immich.settings import credentials
+
+    def stored():
+        with app.app_context():
+            row = stored_rows(app)[0]
+            key = credentials(user_id).api_key if row["enabled"] else None
+            return row["server_url"], row["enabled"], row["version"], key
+
+    _, _, first_version, _ = stored()
+    off = client.patch("/api/users/me/immich-config", json={"enabled": False}, headers=headers)
+    assert off.status_code == 200
+    assert off.get_json() == {"success": True, "data": "Immich configuration updated successfully"}
+    url, enabled, second_version, _ = stored()
+    assert (url, enabled) == ("http://192.168.1.100:2283", False) and second_version != first_version
+
+    moved = {"serverUrl": " http://192.168.1.200:2283// ", "enabled": True}
+    assert client.patch(f"/api/users/{user_id}/immich-config", json=moved, headers=headers).status_code == 200
+    url, enabled, third_version, key = stored()
+    assert (url, enabled, key) == ("http://192.168.1.200:2283", True, API_KEY)
+    assert third_version not in (first_version, second_version)
+
+    assert client.patch("/api/users/me/immich-config", json={"apiKey": " new-key "}, headers=headers).status_code == 200
+    assert stored()[3] == "new-key"
+    assert len(stored_rows(app)) == 1
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "at least one"),
+        ({"name": "x"}, "at least one"),
+        ({"enabled": "no"}, "enabled"),
+        ({"serverUrl": ""}, "serverUrl"),
+        ({"serverUrl": None}, "serverUrl"),
+        ({"apiKey": "two words"}, "apiKey"),
+        ({"apiKey": None}, "apiKey"),
+        ({"serverUrl": "http://169.254.169.254"}, "ALLOWED_IMMICH_HOSTS"),
+    ],
+)
+def test_patch_refuses_bad_fields_and_changes_nothing(app, client, auth, body, field):
+    headers = auth.bearer()
+    assert client.put("/api/users/me/immich-config", json=GOOD, headers=headers).status_code == 200
+    before = stored_rows(app)
+    response = client.patch("/api/users/me/immich-config", json=body, headers=headers)
+    assert response.status_code == 400
+    assert field in error_of(response)
+    assert stored_rows(app) == before
+
+
+def test_patch_without_stored_settings_is_409_and_stores_nothing(app, client, auth):
+    admin = auth.bearer("admin@example.com")
+    response = client.patch("/api/users/me/immich-config", json={"enabled": False}, headers=admin)
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "immich_not_configured"
+    assert stored_rows(app) == []
+
+    other_id = auth.add_user("bob@example.com")
+    bob = auth.bearer("bob@example.com")
+    assert client.put("/api/users/me/immich-config", json=GOOD, headers=bob).status_code == 200
+    refused = client.patch(f"/api/users/{other_id}/immich-config", json={"enabled": False}, headers=admin)
+    assert refused.status_code == 403
+    assert stored_rows(app)[0]["enabled"]
+
+
 def test_rotation_moves_every_row_to_the_new_key(settings, tmp_path):
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     first = make_app({**settings, "ENCRYPTION_KEYS": old})

@@ -334,7 +334,7 @@ def rejection_explained(case: Any, response: Any) -> bool:
         return cross_parameter_rule_broken(case)
     if operation_id in MAP_OPERATIONS:
         return map_rule_broken(case)
-    if operation_id in ("saveImmichConfig", "testImmichConnection"):
+    if operation_id in ("saveImmichConfig", "changeImmichConfig", "testImmichConnection"):
         message = response.json().get("error", "")
         return any(reason in message for reason in URL_POLICY_REFUSALS)
     if operation_id in ("createShare", "updateShare"):

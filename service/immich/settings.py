@@ -85,6 +85,26 @@ def save_settings(*, user_id: uuid.UUID, server_url: str, api_key: str, enabled:
     db.session.commit()
 
 
+def update_settings(
+    *, user_id: uuid.UUID, server_url: str | None, api_key: str | None, enabled: bool | None
+) -> None:
+    """Change the given fields of the stored settings, keeping the stored key when none is
+    given; a new version as on every save. NotConfigured when nothing is stored."""
+    row = db.session.get(ImmichConfig, user_id, with_for_update=True)
+    if row is None:
+        db.session.rollback()
+        raise NotConfigured()
+    if server_url is not None:
+        row.server_url = check_url(server_url)
+    if api_key is not None:
+        row.api_key_ciphertext = components().key_ring.encrypt(user_id, api_key.strip())
+    if enabled is not None:
+        row.enabled = enabled
+    row.version = uuid.uuid4().hex
+    row.updated_at = utcnow()
+    db.session.commit()
+
+
 def delete_settings(user_id: uuid.UUID) -> None:
     db.session.execute(delete(ImmichConfig).where(ImmichConfig.user_id == user_id))
     db.session.commit()

@@ -131,6 +131,7 @@ export async function api(
 export const getJson = (path, options) => api("GET", path, options);
 export const postJson = (path, body, options) => api("POST", path, { ...options, body });
 export const putJson = (path, body, options) => api("PUT", path, { ...options, body });
+export const patchJson = (path, body, options) => api("PATCH", path, { ...options, body });
 export const deleteJson = (path, options) => api("DELETE", path, options);
 
 let confirming = null;
@@ -156,6 +157,14 @@ export function ensureSession({ force = false } = {}) {
  * the app could not be reached); a 401 is retried once after a refresh.
  */
 export async function fetchImage(url, { signal } = {}) {
+  const response = await fetchFile(url, signal);
+  const blob = await response.blob();
+  if (!blob.type.startsWith("image/")) throw new ApiError(response.status, "Not an image");
+  return URL.createObjectURL(blob);
+}
+
+/** An authenticated GET of a file: the OK response, or ApiError; a 401 refreshes once. */
+async function fetchFile(url, signal) {
   let response = await send("GET", url, undefined, signal);
   if (response.status === 401 && (await refreshSession())) {
     response = await send("GET", url, undefined, signal);
@@ -165,9 +174,30 @@ export async function fetchImage(url, { signal } = {}) {
     return new Promise(() => {});
   }
   if (!response.ok) await parseEnvelope(response);
-  const blob = await response.blob();
-  if (!blob.type.startsWith("image/")) throw new ApiError(response.status, "Not an image");
-  return URL.createObjectURL(blob);
+  return response;
+}
+
+/**
+ * Load an authenticated file (e.g. an original, which the app sends as an attachment) into a
+ * Blob, telling onProgress(loadedBytes, totalBytes or null) as it arrives.
+ */
+export async function fetchBlob(url, { signal, onProgress = () => {} } = {}) {
+  const response = await fetchFile(url, signal);
+  const total = Number(response.headers.get("Content-Length")) || null;
+  const type = (response.headers.get("Content-Type") || "").split(";")[0].trim();
+  if (!response.body) return response.blob();
+  const reader = response.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  onProgress(0, total);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.byteLength;
+    onProgress(loaded, total);
+  }
+  return new Blob(chunks, { type });
 }
 
 /**

@@ -1,6 +1,7 @@
 // The map timeline page. One state (its shape and its changes are in map-state.js); events
 // change it through change(), and render() draws the filters, map, timeline and messages
 // from it. The search fetches photos and steps the state along as they arrive.
+import "./first-run.js";
 import { ApiError, getJson } from "./api.js";
 import { el, elementsById } from "./dom.js";
 import {

@@ -1,8 +1,9 @@
 // The settings page: the user's Immich server. One state, changed only by the named changes
 // below and drawn by render(); the inputs belong to the user between a load, save or delete.
-import { ApiError, deleteJson, getJson, postJson, putJson } from "./api.js";
+import { ApiError, deleteJson, getJson, patchJson, postJson, putJson } from "./api.js";
 import { el, elementsById } from "./dom.js";
 import { requireUser, wireSignOut } from "./session.js";
+import { checkPlan, connectionProblem, saveRequest } from "./settings-check.js";
 
 const CONFIG_PATH = "/api/users/me/immich-config";
 
@@ -23,7 +24,7 @@ const ui = elementsById([
 
 // The buttons whose request can be running, with their labels meanwhile.
 const BUTTONS = {
-  save: { element: ui.saveSettings, idle: "Save", busy: "Saving…" },
+  save: { element: ui.saveSettings, idle: "Save", busy: "Checking and saving…" },
   test: { element: ui.testConnection, idle: "Test connection", busy: "Testing…" },
   delete: { element: ui.deleteSettings, idle: "Delete", busy: "Deleting…" },
 };
@@ -40,12 +41,14 @@ const PERMISSION_WORDS = {
  *   loading: "loading" | "ready" | "failed" (loadError then says why)
  *   stored:  the saved settings, {serverUrl, enabled}, or null. The API never sends the key
  *            back, but saved settings always hold one.
- *   notice:  {kind, message, link?} under the form, or null
+ *   notice:  {kind, message, title?, link?, confirm?} under the form, or null; confirm: the
+ *            notice asks whether to save settings whose test failed
+ *   pending: the save request ({method, body}) waiting for that answer, or null
  *   test:    {result, usedStored}: the last connection test, or null
  *   busy:    "save" | "test" | "delete" while that request runs, else null
  * }
  */
-let state = { loading: "loading", loadError: "", stored: null, notice: null, test: null, busy: null };
+let state = { loading: "loading", loadError: "", stored: null, notice: null, pending: null, test: null, busy: null };
 
 // The named changes: each takes the state and returns a new one.
 
@@ -66,7 +69,22 @@ function busy(current, action) {
 }
 
 function refused(current, message) {
-  return { ...current, notice: { kind: "error", message } };
+  return { ...current, pending: null, notice: { kind: "error", message } };
+}
+
+/** The test before a save failed: the save waits for the user to confirm it. */
+function confirmNeeded(current, request, problem) {
+  const message = `${problem.message} Save these settings anyway?`;
+  const notice = { kind: "warning", title: problem.title, message, confirm: true };
+  return { ...current, pending: { ...request, field: problem.field }, notice };
+}
+
+function confirmDropped(current) {
+  return { ...current, pending: null, notice: null };
+}
+
+function unchanged(current) {
+  return { ...current, pending: null, notice: { kind: "info", message: "Nothing changed: these are the saved settings." } };
 }
 
 /** A request failed; a failed test leaves no earlier result in view. */
@@ -74,9 +92,13 @@ function requestFailed(current, message) {
   return { ...refused(current, message), test: current.busy === "test" ? null : current.test };
 }
 
-function saved(current, stored) {
+/** Saved; `problem` is what a test right after the save found wrong, if anything. */
+function saved(current, stored, problem = null) {
   const link = { text: "Go to the map", href: "/" };
-  return { ...current, stored, notice: { kind: "success", message: "Settings saved.", link } };
+  const notice = problem
+    ? { kind: "warning", title: problem.title, message: `Settings saved. ${problem.message}`, link }
+    : { kind: "success", message: "Settings saved.", link };
+  return { ...current, stored, pending: null, notice };
 }
 
 function tested(current, result, usedStored) {
@@ -123,9 +145,9 @@ function renderStored(stored) {
   ui.serverUrl.value = stored ? stored.serverUrl : "";
   ui.enabled.checked = stored ? Boolean(stored.enabled) : true;
   ui.apiKey.value = "";
-  ui.apiKey.placeholder = stored ? "A key is stored" : "Paste your Immich API key";
+  ui.apiKey.placeholder = stored ? "Leave empty to keep the stored key" : "Paste your Immich API key";
   ui.apiKeyHint.textContent = stored
-    ? "A key is stored. To save any change, enter the key again: it is never shown or sent back to this page."
+    ? "A key is stored; it is never shown or sent back to this page. Leave empty to keep the stored key, or paste a new one."
     : "Your key is stored encrypted and is never shown again.";
   ui.deleteSettings.hidden = !stored;
 }
@@ -134,7 +156,19 @@ function renderNotice(notice) {
   ui.settingsStatus.replaceChildren();
   if (!notice) return;
   const link = notice.link && el("a", { href: notice.link.href }, notice.link.text);
-  ui.settingsStatus.append(el("p", { class: `notice notice--${notice.kind}` }, notice.message, link && " ", link));
+  const title = notice.title && el("strong", { class: "notice-title" }, notice.title);
+  const box = el("div", { class: `notice notice--${notice.kind}` }, title, el("p", {}, notice.message, link && " ", link));
+  if (notice.confirm) {
+    box.append(
+      el(
+        "div",
+        { class: "button-row" },
+        el("button", { type: "button", class: "button button--primary", id: "save-anyway" }, "Save anyway"),
+        el("button", { type: "button", class: "button", id: "cancel-save" }, "Change the settings"),
+      ),
+    );
+  }
+  ui.settingsStatus.append(box);
 }
 
 function renderTest(test) {
@@ -212,33 +246,63 @@ async function load() {
   }
 }
 
-ui.immichForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const serverUrl = ui.serverUrl.value.trim();
-  const apiKey = ui.apiKey.value.trim();
-  if (!serverUrl) {
-    change(refused, "Enter the address of your Immich server.");
-    ui.serverUrl.focus();
-    return;
-  }
-  if (!apiKey) {
-    change(
-      refused,
-      state.stored
-        ? "Enter the API key again to save: the stored key is never sent back to this page."
-        : "Enter your Immich API key.",
-    );
-    ui.apiKey.focus();
-    return;
-  }
+const FIELDS = { serverUrl: ui.serverUrl, apiKey: ui.apiKey };
+
+/** Store the request's settings; with `check`, test them first (or, for a new address with
+ *  the stored key, right after) and say in words what is wrong. */
+function save(request, { check }) {
+  const plan = check ? checkPlan(request) : null;
+  const serverUrl = request.body.serverUrl ?? state.stored?.serverUrl;
   run(
     "save",
     async () => {
-      await putJson(CONFIG_PATH, { serverUrl, apiKey, enabled: ui.enabled.checked });
-      change(saved, await getJson(CONFIG_PATH));
+      if (plan && !plan.after) {
+        const report = await postJson(`${CONFIG_PATH}/test`, plan.body);
+        change(tested, report, false);
+        const problem = connectionProblem(report, serverUrl);
+        if (problem) {
+          change(confirmNeeded, request, problem);
+          document.getElementById("save-anyway")?.focus();
+          return;
+        }
+      }
+      await (request.method === "PATCH" ? patchJson : putJson)(CONFIG_PATH, request.body);
+      const stored = await getJson(CONFIG_PATH);
+      let problem = null;
+      if (plan?.after) {
+        const report = await postJson(`${CONFIG_PATH}/test`);
+        change(tested, report, true);
+        problem = connectionProblem(report, serverUrl);
+      }
+      change(saved, stored, problem);
     },
     "Your settings could not be saved.",
   );
+}
+
+ui.immichForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = { serverUrl: ui.serverUrl.value.trim(), apiKey: ui.apiKey.value.trim(), enabled: ui.enabled.checked };
+  const request = saveRequest(form, state.stored);
+  if (request.problem) {
+    change(refused, request.problem);
+    FIELDS[request.field].focus();
+  } else if (request.unchanged) {
+    change(unchanged);
+  } else {
+    save(request, { check: true });
+  }
+});
+
+ui.settingsStatus.addEventListener("click", (event) => {
+  const pending = state.pending;
+  if (!pending) return;
+  if (event.target.closest("#save-anyway")) {
+    save(pending, { check: false });
+  } else if (event.target.closest("#cancel-save")) {
+    change(confirmDropped);
+    FIELDS[pending.field].focus();
+  }
 });
 
 ui.testConnection.addEventListener("click", () => {

@@ -1,11 +1,14 @@
-// The photo viewer: a modal <dialog> showing one photo of a list at a time.
-import { ApiError, ensureSession, fetchImage, withSize } from "./api.js";
+// The photo viewer: a modal <dialog> showing one photo of a list at a time, zoomable, with
+// its original at full resolution on demand.
+import { ApiError, ensureSession, fetchBlob, fetchImage, withSize } from "./api.js";
 import { formatTaken } from "./dates.js";
-import { elementsById } from "./dom.js";
+import { el, elementsById } from "./dom.js";
 import { formatCoordinates, photoName } from "./photos.js";
+import { ImageZoom } from "./zoom.js";
 
 const SWIPE_MIN_PX = 50;
 const CACHE_SIZE = 8;
+const KEY_ZOOM = 1.5;
 // The dialog's elements (map.html), by id without the "viewer-" prefix.
 const PARTS = [
   "title",
@@ -36,6 +39,9 @@ export class PhotoViewer {
     this.downloadConfirmed = false;
     this.cache = new Map(); // photo id -> blob: URL of its largest loaded image
     this.ui = elementsById(PARTS, dialog, "viewer-");
+    this.original = null; // {id, controller, url}: the full-resolution original, once asked for
+    this.buildOriginalControls();
+    this.zoom = new ImageZoom(this.ui.image.parentElement, this.ui.image);
 
     this.ui.close.addEventListener("click", () => this.close());
     this.ui.fullscreen.hidden = !document.fullscreenEnabled;
@@ -55,6 +61,7 @@ export class PhotoViewer {
       if (event.target === dialog) this.close();
     });
     this.ui.download.addEventListener("click", (event) => this.onDownload(event));
+    this.ui.original.addEventListener("click", () => this.showOriginal());
     // A placeholder thumbnail that fails is hidden; the large image may still arrive.
     this.ui.image.addEventListener("error", () => this.ui.image.classList.add("is-broken"));
     this.wireSwipe();
@@ -98,6 +105,8 @@ export class PhotoViewer {
   }
 
   show(index) {
+    this.dropOriginal();
+    this.zoom.reset();
     this.index = index;
     const photo = this.photos[index];
     const name = photoName(photo);
@@ -116,6 +125,7 @@ export class PhotoViewer {
 
   setState(state) {
     this.dialog.dataset.state = state;
+    if (!this.original) this.ui.original.setAttribute("aria-disabled", String(state !== "ready"));
     this.ui.loading.hidden = state !== "loading";
     this.ui.error.hidden = state !== "error";
     this.ui.image.hidden = state === "error";
@@ -187,6 +197,90 @@ export class PhotoViewer {
       .catch(() => {});
   }
 
+  // The original at full resolution: fetched on demand (the app sends it as an attachment),
+  // shown through a blob: URL that is revoked when the photo changes or the viewer closes.
+
+  buildOriginalControls() {
+    this.ui.original = el("button", { type: "button", class: "button", id: "viewer-original" }, "View full resolution");
+    this.ui.originalStatus = el("span", { class: "viewer-original-text" });
+    this.ui.originalProgress = el("progress", { max: "1", value: "0" });
+    this.ui.originalBox = el(
+      "div",
+      { class: "viewer-original-status", id: "viewer-original-status", role: "status", hidden: true },
+      this.ui.originalProgress,
+      this.ui.originalStatus,
+    );
+    this.ui.download.before(this.ui.original);
+    this.ui.image.parentElement.append(this.ui.originalBox);
+  }
+
+  async showOriginal() {
+    // aria-disabled rather than disabled, so the focus stays on the button meanwhile.
+    const photo = this.photos[this.index];
+    if (this.dialog.dataset.state !== "ready" || (this.original && this.original.id === photo.id)) return;
+    this.dropOriginal();
+    const controller = new AbortController();
+    const original = { id: photo.id, controller, url: null };
+    this.original = original;
+    this.renderOriginal("loading", 0, null);
+    try {
+      const blob = await fetchBlob(photo.downloadUrl, {
+        signal: controller.signal,
+        onProgress: (loaded, total) => this.original === original && this.renderOriginal("loading", loaded, total),
+      });
+      if (this.original !== original) return;
+      if (!blob.type.startsWith("image/")) throw new TypeError(blob.type || "unknown type");
+      original.url = URL.createObjectURL(blob);
+      const probe = new Image();
+      probe.src = original.url;
+      await probe.decode().catch(() => {
+        throw new TypeError(blob.type);
+      });
+      if (this.original !== original) return;
+      this.ui.image.src = original.url;
+      this.ui.image.classList.remove("is-placeholder", "is-broken");
+      this.dialog.dataset.resolution = "original";
+      this.renderOriginal("shown");
+    } catch (error) {
+      if (controller.signal.aborted || this.original !== original) return;
+      const message =
+        error instanceof TypeError
+          ? `Your browser cannot show this file (${error.message}). Download the original instead.`
+          : `The original could not be loaded${error instanceof ApiError && error.message ? `: ${error.message}` : "."}`;
+      this.renderOriginal("failed", 0, null, message);
+    }
+  }
+
+  dropOriginal() {
+    const original = this.original;
+    this.original = null;
+    delete this.dialog.dataset.resolution;
+    this.renderOriginal("idle");
+    if (!original) return;
+    original.controller.abort();
+    if (original.url) URL.revokeObjectURL(original.url);
+  }
+
+  renderOriginal(phase, loaded = 0, total = null, message = "") {
+    const { original, originalBox, originalProgress, originalStatus } = this.ui;
+    this.dialog.dataset.original = phase;
+    const unavailable = phase === "loading" || phase === "shown" || this.dialog.dataset.state !== "ready";
+    original.setAttribute("aria-disabled", String(unavailable));
+    original.setAttribute("aria-pressed", String(phase === "shown"));
+    original.textContent = phase === "shown" ? "Full resolution" : "View full resolution";
+    originalBox.hidden = phase === "idle" || phase === "shown";
+    originalBox.classList.toggle("is-error", phase === "failed");
+    originalProgress.hidden = phase !== "loading";
+    if (total) {
+      originalProgress.value = loaded / total;
+    } else {
+      originalProgress.removeAttribute("value"); // indeterminate until the size is known
+    }
+    let size = loaded ? ` ${formatBytes(loaded)}` : "";
+    if (total) size = ` ${Math.round((100 * loaded) / total)}% of ${formatBytes(total)}`;
+    originalStatus.textContent = phase === "loading" ? `Loading full resolution…${size}` : message;
+  }
+
   onKey(event) {
     if (event.key === "Tab") {
       this.keepFocusInside(event);
@@ -199,6 +293,15 @@ export class PhotoViewer {
     } else if (event.key === "ArrowRight") {
       event.preventDefault();
       this.step(1);
+    } else if (event.key === "+" || event.key === "=") {
+      event.preventDefault();
+      this.zoom.zoomBy(KEY_ZOOM);
+    } else if (event.key === "-" || event.key === "_") {
+      event.preventDefault();
+      this.zoom.zoomBy(1 / KEY_ZOOM);
+    } else if (event.key === "0") {
+      event.preventDefault();
+      this.zoom.reset();
     }
   }
 
@@ -223,6 +326,8 @@ export class PhotoViewer {
 
   onClose() {
     this.loadToken += 1;
+    this.dropOriginal();
+    this.zoom.reset();
     const target = this.returnFocusTo;
     this.returnFocusTo = null;
     if (target && target.isConnected) target.focus();
@@ -252,6 +357,10 @@ export class PhotoViewer {
     });
     const finish = (event) => {
       if (!start || event.pointerId !== start.id) return;
+      if (this.zoom.zoomed || this.zoom.gestureUsed) {
+        start = null; // a pan, pinch or double tap, not a swipe
+        return;
+      }
       const dx = event.clientX - start.x;
       const dy = event.clientY - start.y;
       start = null;
@@ -264,4 +373,9 @@ export class PhotoViewer {
       start = null;
     });
   }
+}
+
+function formatBytes(bytes) {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1024))} kB`;
 }

@@ -240,6 +240,23 @@ def page(context: BrowserContext) -> Page:
     return context.new_page()
 
 
+@pytest.fixture
+def phone(browser: Browser, live_server: LiveServer, problems: PageProblems) -> Iterator[BrowserContext]:
+    """Alice, signed in on a phone-sized touch screen."""
+    context = new_context(
+        browser,
+        live_server.url,
+        problems,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
+    sign_in(context)
+    yield context
+    context.close()
+
+
 def sign_in(context: BrowserContext, email: str = ALICE) -> None:
     """Sign in through the API; the cookies land in the browser context."""
     response = context.request.post("/api/auth/login", data={"email": email, "password": PASSWORD})

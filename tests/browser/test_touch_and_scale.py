@@ -4,35 +4,18 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from fake_immich import FakeImmich
-from tests.browser.conftest import LiveServer, PageProblems, new_context, screenshot, sign_in
+from tests.browser.conftest import screenshot, sign_in
 from tests.browser.helpers import SEARCH_PATH, marker_total, open_range, timeline_total, wait_for_state
 
 pytestmark = pytest.mark.browser
 
 FIRST, LAST = date(2024, 1, 1), date(2024, 12, 31)
-
-
-@pytest.fixture
-def phone(browser: Browser, live_server: LiveServer, problems: PageProblems) -> Iterator[BrowserContext]:
-    context = new_context(
-        browser,
-        live_server.url,
-        problems,
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-    )
-    sign_in(context)
-    yield context
-    context.close()
 
 
 def swipe(page: Page, selector: str, dx: int) -> None:
