@@ -328,6 +328,8 @@ async function showPhotos(photos, signal) {
 /** The clusters of the view as it is now, for the range (or the scrubber's span of it). */
 async function loadClusters() {
   if (!state.view) change(setView, photoMap.view());
+  // For tests and the bench: whether the markers drawn are the current view's.
+  ui.map.dataset.clusters = "loading";
   const signal = startRequest();
   const params = clusterParams(viewRange(state, state.search.query), state.view);
   let data;
@@ -344,6 +346,7 @@ async function loadClusters() {
   fitToResult = false;
   if (fit && fitToClusters(data.clusters)) return;
   photoMap.setClusters(data.clusters);
+  ui.map.dataset.clusters = "drawn";
 }
 
 /** After a new search, frame the photos (the move asks for the clusters again); false if it fits already. */
@@ -389,6 +392,7 @@ function scheduleClusters(delay, { throttle = false } = {}) {
   if (throttle && viewTimer && viewTimerThrottled) return;
   window.clearTimeout(viewTimer);
   viewTimerThrottled = throttle;
+  ui.map.dataset.clusters = "pending";
   viewTimer = window.setTimeout(() => {
     viewTimer = 0;
     loadClusters();
@@ -398,6 +402,7 @@ function scheduleClusters(delay, { throttle = false } = {}) {
 
 function showFailure(error) {
   const failure = error instanceof ApiError ? error : new ApiError(0, "Something went wrong.");
+  ui.map.dataset.clusters = "failed";
   photoMap.clearPhotos();
   change(searchFailed, failure);
   // Immich (or the way to it) was down: try again by itself, waiting longer each time.

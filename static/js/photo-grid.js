@@ -34,7 +34,8 @@ export function layoutRows(days, rest, columns, tile) {
     }
     let count = 0;
     while (count < columns && i + count < days.length && days[i + count] === day) count += 1;
-    push({ kind: "photos", height: tile + GAP, key: `p${i}`, first: i, count });
+    // The count is in the key: a day's last row fills up as the next page arrives.
+    push({ kind: "photos", height: tile + GAP, key: `p${i}:${count}`, first: i, count });
     i += count;
   }
   for (let pending = 0; pending < Math.ceil(rest / columns); pending += 1) {

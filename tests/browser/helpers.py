@@ -11,6 +11,8 @@ from playwright.sync_api import Page
 from fake_immich import ALICE_KEY, FakeImmich
 
 SEARCH_PATH = "/api/users/me/immich/photos/search"
+MAP_PATH = "/api/users/me/immich/map"
+CLUSTERS_PATH = MAP_PATH + "/clusters"
 
 
 def range_url(first: date, last: date, **extra: object) -> str:
@@ -39,6 +41,15 @@ def open_range(page: Page, first: date, last: date, **extra: object) -> None:
     page.goto(range_url(first, last, **extra))
     state = wait_for_state(page, "ready", "empty", "error", "not-configured")
     assert state == "ready", page.locator("#map-status").inner_text()
+    if "lat" not in extra:
+        wait_for_map(page)
+
+
+def wait_for_map(page: Page, timeout: float = 20_000) -> None:
+    """Until the markers drawn are the clusters of the view as it is now."""
+    page.wait_for_selector("#map[data-clusters=drawn]", timeout=timeout)
+    page.wait_for_timeout(50)
+    page.wait_for_selector("#map[data-clusters=drawn]", timeout=timeout)
 
 
 def marker_total(page: Page) -> int:
