@@ -10,6 +10,7 @@ import {
   choosePreset,
   clusterParams,
   clustersFound,
+  coveringBounds,
   histogramParams,
   photoPageParams,
   retryScheduled,
@@ -18,6 +19,7 @@ import {
   setSpan,
   setView,
   viewRange,
+  WORLD_VIEW,
   formatDistance,
   photosFound,
   photosPlaced,
@@ -254,7 +256,6 @@ let radiusTimer = 0;
 let slowTimer = 0;
 let retryTimer = 0;
 let retryAttempt = 0;
-let fitToResult = false;
 
 const clusterMode = () => !state.centre && state.search.query !== null && state.search.status !== "invalid";
 
@@ -273,8 +274,7 @@ async function search() {
   if (query.centre) {
     await searchNearPlace(query);
   } else {
-    fitToResult = true;
-    await Promise.all([loadClusters(), loadHistogram()]);
+    await Promise.all([frameLibrary(), loadHistogram()]);
   }
 }
 
@@ -331,7 +331,8 @@ async function loadClusters() {
   // For tests and the bench: whether the markers drawn are the current view's.
   ui.map.dataset.clusters = "loading";
   const signal = startRequest();
-  const params = clusterParams(viewRange(state, state.search.query), state.view);
+  const asked = state.view;
+  const params = clusterParams(viewRange(state, state.search.query), asked);
   let data;
   try {
     data = await getJson(`${MAP_PATH}/clusters?${params}`, { signal });
@@ -342,25 +343,32 @@ async function loadClusters() {
   if (!finishRequest(signal)) return;
   retryAttempt = 0;
   change(clustersFound, data);
-  const fit = fitToResult;
-  fitToResult = false;
-  if (fit && fitToClusters(data.clusters)) return;
-  photoMap.setClusters(data.clusters);
+  photoMap.setClusters(data.clusters, asked.shift);
   ui.map.dataset.clusters = "drawn";
 }
 
-/** After a new search, frame the photos (the move asks for the clusters again); false if it fits already. */
-function fitToClusters(clusters) {
-  if (!clusters.length) return false;
-  const L = window.L;
-  const bounds = L.latLngBounds(clusters.map((c) => [[c.bbox[1], c.bbox[0]], [c.bbox[3], c.bbox[2]]]).flat());
-  const map = photoMap.map;
-  const target = map.getBoundsZoom(bounds, false, L.point(80, 80));
-  const zoom = Math.max(map.getMinZoom(), Math.min(target, 15));
-  if (zoom <= map.getZoom() && map.getBounds().contains(bounds)) return false;
-  photoMap.setClusters(clusters);
-  map.setView(bounds.getCenter(), zoom, { animate: false });
-  return true;
+/**
+ * After a new search, frame where the photos are (from the whole world's few clusters at
+ * zoom 0, so photos outside the view count too), then draw the clusters of that view.
+ */
+async function frameLibrary() {
+  ui.map.dataset.clusters = "loading";
+  const signal = startRequest();
+  let data;
+  try {
+    data = await getJson(`${MAP_PATH}/clusters?${clusterParams(state.search.query.range, WORLD_VIEW)}`, { signal });
+  } catch (error) {
+    if (finishRequest(signal)) showFailure(error);
+    return;
+  }
+  if (!finishRequest(signal)) return;
+  const bounds = coveringBounds(data.clusters);
+  if (bounds) photoMap.frame(bounds);
+  // The move asked for the clusters after a pause; ask now instead.
+  window.clearTimeout(viewTimer);
+  viewTimer = 0;
+  change(setView, photoMap.view());
+  await loadClusters();
 }
 
 let histogramController = null;

@@ -153,6 +153,34 @@ export function photoPageParams(range, view, { cell = null, order = "desc", offs
   return params;
 }
 
+/** The whole world at zoom 0: a handful of clusters that say where a library's photos are. */
+export const WORLD_VIEW = { west: -180, south: -85.0511, east: 180, north: 85.0511, zoom: 0, shift: 0 };
+
+/**
+ * The smallest box holding every cluster, as {west, south, east, north}; across the
+ * antimeridian east goes past 180 (Fiji's photos stay together). Null without clusters.
+ */
+export function coveringBounds(clusters) {
+  if (!clusters.length) return null;
+  const spans = clusters
+    .map(({ bbox: [west, , east] }) => {
+      const start = (((west + 180) % 360) + 360) % 360 - 180;
+      return [start, start + Math.max(0, east - west)];
+    })
+    .sort((a, b) => a[0] - b[0]);
+  // The widest stretch of longitude without a photo is what the box leaves out.
+  let gap = { width: -1, end: 0 };
+  let reach = spans[0][1];
+  for (const [start, end] of spans.slice(1)) {
+    if (start - reach > gap.width) gap = { width: start - reach, end: start };
+    reach = Math.max(reach, end);
+  }
+  if (spans[0][0] + 360 - reach > gap.width) gap = { width: spans[0][0] + 360 - reach, end: spans[0][0] };
+  const south = Math.min(...clusters.map((c) => c.bbox[1]));
+  const north = Math.max(...clusters.map((c) => c.bbox[3]));
+  return { west: gap.end, south, east: gap.end + 360 - Math.max(0, gap.width), north };
+}
+
 // The named changes. Each takes the state (and what changed) and returns a new state.
 
 /** A preset other than "custom" also fills in the days it stands for. */

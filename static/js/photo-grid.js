@@ -113,7 +113,6 @@ export class PhotoGrid {
   setOrder(order) {
     this.order = order;
     this.ui.order.textContent = order === "desc" ? "Newest first" : "Oldest first";
-    this.ui.order.setAttribute("aria-label", `Order: ${this.ui.order.textContent}. Change`);
     this.reset(this.total);
     this.ui.scroll.scrollTop = 0;
     this.loadMore();

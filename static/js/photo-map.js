@@ -120,20 +120,35 @@ export class PhotoMap {
     const clampLat = (lat) => Math.max(-90, Math.min(90, lat));
     let west = bounds.getWest();
     let east = bounds.getEast();
+    // Whole turns taken off to keep within the API's -540..540; put back on the answer's longitudes.
+    let shift = 0;
     if (east - west >= 360) {
       west = -180;
       east = 180;
-    } else {
-      // Keep the span but bring it near the API's range of -540..540.
-      const turns = Math.round(((west + east) / 2) / 360);
-      west -= turns * 360;
-      east -= turns * 360;
+    } else if (west < -540 || east > 540) {
+      shift = Math.round((west + east) / 2 / 360) * 360;
+      west -= shift;
+      east -= shift;
     }
-    return { west, south: clampLat(bounds.getSouth()), east, north: clampLat(bounds.getNorth()), zoom: this.map.getZoom() };
+    const south = clampLat(bounds.getSouth());
+    const north = clampLat(bounds.getNorth());
+    return { west, south, east, north, zoom: this.map.getZoom(), shift };
+  }
+
+  /** Show this box {west, south, east, north}, at most at street level. */
+  frame({ west, south, east, north }) {
+    const bounds = L.latLngBounds([south, west], [north, east]);
+    const map = this.map;
+    const zoom = Math.max(map.getMinZoom(), Math.min(map.getBoundsZoom(bounds, false, L.point(80, 80)), 15));
+    const centre = bounds.getCenter();
+    const here = map.getCenter();
+    // The copy of the box nearest to where the map is now.
+    const lng = centre.lng + Math.round((here.lng - centre.lng) / 360) * 360;
+    map.setView([centre.lat, lng], zoom, { animate: false });
   }
 
   /** Draw the server's clusters: a count bubble each, a camera for a photo alone. */
-  setClusters(clusters) {
+  setClusters(clusters, shift = 0) {
     if (this.cluster.getLayers().length) this.cluster.clearLayers();
     this.hidePreview();
     this.clearHighlight();
@@ -142,7 +157,7 @@ export class PhotoMap {
     this.clusters = clusters;
     for (const cluster of clusters) {
       const single = cluster.count === 1;
-      const marker = L.marker([cluster.latitude, cluster.longitude], {
+      const marker = L.marker([cluster.latitude, cluster.longitude + shift], {
         icon: single
           ? L.divIcon({
               html: `${CAMERA_SVG}<span class="visually-hidden">Photo</span>`,
@@ -152,6 +167,8 @@ export class PhotoMap {
           : countIcon(cluster.count),
         keyboard: true,
         riseOnHover: true,
+        // Bubbles over lone photos, bigger over smaller, so the one that hides another is the larger.
+        zIndexOffset: single ? 0 : 1000 + Math.min(cluster.count, 100_000) / 100,
       });
       marker.serverCluster = cluster;
       const target = { layer: marker, isCluster: !single, server: cluster };

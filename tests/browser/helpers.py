@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, time
 from urllib.parse import parse_qs, urlsplit
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 from fake_immich import ALICE_KEY, FakeImmich
 
@@ -96,3 +96,20 @@ def lone_photo_day(fake: FakeImmich, first: date, last: date) -> tuple[date, str
         if per_day[day] == 1 and asset.has_gps:
             return day, asset_id
     raise AssertionError("the fake library has no day with a single located photo")
+
+
+def open_cluster_locator(page: Page) -> Locator:
+    """The largest cluster bubble that nothing covers at its centre (neighbours may overlap)."""
+    cell = page.evaluate(
+        """() => {
+          const free = [...document.querySelectorAll('.photo-cluster')].filter((el) => {
+            const box = el.getBoundingClientRect();
+            const hit = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+            return hit && el.contains(hit);
+          });
+          free.sort((a, b) => Number(b.innerText.split(' ')[0]) - Number(a.innerText.split(' ')[0]));
+          return free.length ? free[0].dataset.cell : null;
+        }"""
+    )
+    assert cell, "no cluster on the map is free to click"
+    return page.locator(f'.photo-cluster[data-cell="{cell}"]')

@@ -19,6 +19,7 @@ from tests.browser.helpers import (
     day_bounds,
     lone_photo_day,
     marker_total,
+    open_cluster_locator,
     open_range,
     range_url,
     search_params,
@@ -105,7 +106,7 @@ def test_hovering_a_marker_and_a_cluster_shows_previews(alice: BrowserContext, p
     expect(preview).to_be_hidden()
 
     open_range(page, FIRST, LAST)
-    cluster = page.locator(".photo-cluster").first
+    cluster = open_cluster_locator(page)
     count = int(cluster.inner_text().split()[0])
     cluster.hover()
     expect(preview).to_be_visible()
@@ -330,7 +331,9 @@ def test_viewer_falls_back_to_the_thumbnail_then_offers_a_retry(alice: BrowserCo
     expect(viewer).to_have_attribute("data-state", "ready")
 
 
-def test_keyboard_focus_previews_a_marker_and_enter_opens_it(alice: BrowserContext, page: Page, fake: FakeImmich) -> None:
+def test_keyboard_focus_previews_a_marker_and_enter_opens_it(
+    alice: BrowserContext, page: Page, fake: FakeImmich
+) -> None:
     day, photo_id = lone_photo_day(fake, FIRST, LAST)
     open_range(page, day, day)
     marker = page.locator(".photo-marker")
@@ -351,7 +354,7 @@ def test_keyboard_focus_previews_a_marker_and_enter_opens_it(alice: BrowserConte
     page.on("request", lambda r: zooms.append(int(search_params(r.url)["zoom"])) if CLUSTERS_PATH in r.url else None)
     open_range(page, FIRST, LAST)
     zoom = zooms[-1]
-    cluster = page.locator(".photo-cluster").first
+    cluster = open_cluster_locator(page)
     cluster.focus()
     expect(preview).to_be_visible()
     expect(preview.locator(".preview-title")).to_have_text(re.compile(r"^\d+ photos$"))
@@ -430,4 +433,5 @@ def test_file_names_are_shown_as_text_never_as_markup(alice: BrowserContext, pag
             expect(page.locator("#viewer-title")).to_have_text(asset.original_file_name)
             page.keyboard.press("Escape")
             page.get_by_role("button", name="Close the photos").click()
-        assert page.locator(".leaflet-marker-pane script, .leaflet-marker-pane [onerror], #grid-panel script").count() == 0
+        markup = ".leaflet-marker-pane script, .leaflet-marker-pane [onerror], #grid-panel script"
+        assert page.locator(markup).count() == 0
