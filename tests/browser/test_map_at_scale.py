@@ -13,16 +13,9 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from fake_immich import BOB_KEY, FakeImmich
+from tests.browser import helpers
 from tests.browser.conftest import LiveServer, configure_immich, screenshot, sign_in
-from tests.browser.helpers import (
-    CLUSTERS_PATH,
-    MAP_PATH,
-    marker_total,
-    open_range,
-    range_url,
-    search_params,
-    wait_for_map,
-)
+from tests.browser.helpers import marker_total, open_range, wait_for_map
 
 pytestmark = pytest.mark.browser
 
@@ -76,7 +69,7 @@ def test_photos_either_side_of_the_antimeridian_cluster_together(
 def test_dragging_the_scrubber_narrows_the_map_at_most_every_150_ms(alice: BrowserContext, page: Page) -> None:
     open_range(page, FIRST, LAST)
     requests: list[tuple[float, str]] = []
-    page.on("request", lambda r: requests.append((time.monotonic(), r.url)) if CLUSTERS_PATH in r.url else None)
+    page.on("request", lambda r: requests.append((time.monotonic(), r.url)) if helpers.CLUSTERS_PATH in r.url else None)
     bars = page.locator(".scrubber-bars")
     box = bars.bounding_box()
     assert box is not None
@@ -93,7 +86,7 @@ def test_dragging_the_scrubber_narrows_the_map_at_most_every_150_ms(alice: Brows
     during = [t for t, _ in requests if t <= started + dragged]
     # The map follows the drag (several updates), but no faster than one request per 150 ms.
     assert 2 <= len(during) <= dragged / 0.15 + 2, (len(during), dragged)
-    last = search_params(requests[-1][1])
+    last = helpers.search_params(requests[-1][1])
     assert last["startDate"] == "2024-01-01T00:00:00Z"
     assert last["endDate"] < "2024-12-01"
     # The bars count by capture time, the range selects by upload time: near enough, not equal.
@@ -106,7 +99,7 @@ def test_dragging_the_scrubber_narrows_the_map_at_most_every_150_ms(alice: Brows
 
     page.get_by_role("button", name="Whole range").click()
     wait_for_map(page)
-    assert "2024-12-31" in search_params(requests[-1][1])["endDate"]
+    assert "2024-12-31" in helpers.search_params(requests[-1][1])["endDate"]
 
     # Play steps through time on its own; Pause stops it.
     before = len(requests)
@@ -119,8 +112,8 @@ def test_dragging_the_scrubber_narrows_the_map_at_most_every_150_ms(alice: Brows
 def test_a_long_live_search_shows_progress_and_can_be_cancelled(alice: BrowserContext, page: Page) -> None:
     held: list[Route] = []
     # Immich takes its time: the request is held, never answered.
-    page.route(f"**{CLUSTERS_PATH}*", lambda route: held.append(route))
-    page.goto(range_url(FIRST, LAST))
+    page.route(f"**{helpers.CLUSTERS_PATH}*", lambda route: held.append(route))
+    page.goto(helpers.range_url(FIRST, LAST))
     status = page.locator("#map-status")
     expect(status).to_contain_text("Searching your photos in Immich…")
     cancel = page.get_by_role("button", name="Cancel")
@@ -179,9 +172,10 @@ def grid_routes(page: Page, total: int) -> None:
             })
         ok(route, {"photos": page_of, "totalCount": total})
 
-    page.route(f"**{CLUSTERS_PATH}*", clusters)
-    page.route(f"**{MAP_PATH}/histogram*", lambda route: ok(route, {"unit": "week", "bins": [], "count": total}))
-    page.route(f"**{MAP_PATH}/photos*", photos)
+    page.route(f"**{helpers.CLUSTERS_PATH}*", clusters)
+    no_bars = {"unit": "week", "bins": [], "count": total}
+    page.route(f"**{helpers.MAP_PATH}/histogram*", lambda route: ok(route, no_bars))
+    page.route(f"**{helpers.MAP_PATH}/photos*", photos)
 
 
 def test_ten_thousand_photos_scroll_in_a_grid_that_holds_only_what_is_in_sight(
@@ -240,3 +234,16 @@ def test_a_thumbnail_that_failed_while_immich_was_down_is_tried_again(alice: Bro
         timeout=15_000,
     )
     assert all(count == 2 for count in tries.values())
+
+
+def test_the_no_location_badge_is_part_of_the_thumbnails_name(alice: BrowserContext, page: Page) -> None:
+    photo = {
+        "id": "00000000-0000-4000-8000-000000000001", "originalFileName": "scan.jpg",
+        "takenAt": "2024-03-01T10:00:00Z", "latitude": None, "longitude": None, "thumbhash": THUMBHASH,
+        "thumbnailUrl": "/api/users/me/immich/photos/00000000-0000-4000-8000-000000000001/thumbnail",
+        "downloadUrl": "/api/users/me/immich/photos/00000000-0000-4000-8000-000000000001/download",
+    }
+    page.route(f"**{helpers.SEARCH_PATH}*", lambda route: ok(route, {"photos": [photo], "totalCount": 1}))
+    page.goto(helpers.range_url(FIRST, LAST, lat=48.8566, lon=2.3522, radius=10000))
+    helpers.wait_for_state(page, "ready")
+    expect(page.get_by_role("button", name=re.compile(r"^scan\.jpg, .+, no location$"))).to_be_visible()

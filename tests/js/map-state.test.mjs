@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  apiParams, choosePreset, clusterParams, clustersFound, histogramParams, photoPageParams, searchCancelled, setSpan,
+  apiParams, choosePreset, clusterParams, clustersFound, coveringBounds, histogramParams, photoPageParams, searchCancelled, setSpan,
   viewRange, DEFAULT_RADIUS_INDEX, formatDistance, nearestRadiusIndex, photosFound, photosPlaced, RADII,
   searchFailed, searchInvalid, searchQuery, searchStarted, setCentre, setDays, setNearPlace, setRadius, stateFromUrl,
   urlFromState,
@@ -214,4 +214,15 @@ test("clusters replace the photos of a search near a place, and a cancelled sear
   assert.equal(found.search.clusters, clusters);
   assert.equal(searchCancelled(searchStarted(found, { range: null })).search.status, "ready");
   assert.equal(searchCancelled(searchStarted(fromUrl(""), { range: null })).search.status, "idle");
+});
+
+const box = (west, south, east, north) => ({ bbox: [west, south, east, north] });
+
+test("the box around a library leaves out its widest empty stretch of longitude", () => {
+  // Fiji: either side of the antimeridian, one small box across it.
+  const fiji = coveringBounds([box(179.9, -17.7, 179.9, -17.7), box(-179.9, -17.8, -179.9, -17.8)]);
+  assert.ok(Math.abs(fiji.west - 179.9) < 1e-9 && Math.abs(fiji.east - 180.1) < 1e-9);
+  assert.deepEqual([fiji.south, fiji.north], [-17.8, -17.7]);
+  assert.deepEqual(coveringBounds([box(2, 48, 3, 49), box(-74, 40, -73, 41)]), { west: -74, south: 40, east: 3, north: 49 });
+  assert.equal(coveringBounds([]), null);
 });
