@@ -150,7 +150,9 @@ export class PhotoMap {
   /** Draw the server's clusters: a count bubble each, a camera for a photo alone. */
   setClusters(clusters, shift = 0) {
     if (this.cluster.getLayers().length) this.cluster.clearLayers();
-    this.hidePreview();
+    // A preview open on a cluster that is still there stays open (a tap may nudge the map).
+    const kept = this.previewTarget && this.previewTarget.server ? this.previewTarget.server.cell : null;
+    if (!kept) this.hidePreview();
     this.clearHighlight();
     this.clusterLayer.clearLayers();
     this.clusterMarkers = new Map();
@@ -179,12 +181,19 @@ export class PhotoMap {
       marker.on("add", () => {
         const element = marker.getElement();
         element.dataset.cell = cluster.cell;
-        element.addEventListener("focus", () => this.showPreview(target, false));
-        element.addEventListener("blur", () => this.hidePreview());
+        // Keyboard focus previews; the focus a tap or click gives leaves the preview to them.
+        element.addEventListener("focus", () => {
+          if (element.matches(":focus-visible") && !this.isTouch()) this.showPreview(target, false);
+        });
+        element.addEventListener("blur", () => {
+          if (this.previewTarget === target && !this.preview.classList.contains("map-preview--touch")) this.hidePreview();
+        });
       });
       marker.addTo(this.clusterLayer);
       this.clusterMarkers.set(cluster.cell, marker);
+      if (cluster.cell === kept && cluster.count === this.previewTarget.server.count) this.previewTarget = target;
     }
+    if (kept && !(this.previewTarget && this.clusterMarkers.get(kept) === this.previewTarget.layer)) this.hidePreview();
   }
 
   /** What a click on a server cluster does: zoom to its photos, or (close enough) open them. */
