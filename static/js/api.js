@@ -200,9 +200,13 @@ export async function fetchBlob(url, { signal, onProgress = () => {} } = {}) {
   return new Blob(chunks, { type });
 }
 
+// A thumbnail that fails for another reason (Immich down for a moment) is tried again later.
+const IMAGE_RETRY_DELAYS_MS = [2_000, 5_000, 15_000];
+
 /**
  * An <img> for an app-proxied thumbnail, loaded lazily. If it fails because the access
- * cookie expired, the session is refreshed and the image tried once more.
+ * cookie expired, the session is refreshed and the image tried at once; any other failure
+ * is tried again after a few seconds, a few times, before it shows as broken.
  */
 export function authImage(src, { alt = "", className = "", lazy = true } = {}) {
   const img = document.createElement("img");
@@ -211,24 +215,29 @@ export function authImage(src, { alt = "", className = "", lazy = true } = {}) {
   if (className) img.className = className;
   if (lazy) img.loading = "lazy";
   let generation = sessionGeneration;
-  let retried = false;
+  let attempt = 0;
+  img.addEventListener("load", () => img.classList.remove("is-broken"));
   img.addEventListener("error", async () => {
-    if (retried) {
-      img.classList.add("is-broken");
-      return;
-    }
-    retried = true;
     try {
       await ensureSession({ force: true });
     } catch {
-      // The image keeps its broken look; the API error is shown elsewhere.
+      // The API error is shown elsewhere; the image still gets its later tries.
     }
     if (sessionGeneration !== generation) {
       generation = sessionGeneration;
       img.src = src;
-    } else {
-      img.classList.add("is-broken");
+      return;
     }
+    img.classList.add("is-broken");
+    const delay = IMAGE_RETRY_DELAYS_MS[attempt];
+    if (delay === undefined) return;
+    attempt += 1;
+    window.setTimeout(() => {
+      if (!img.isConnected) return;
+      const again = new URL(src, location.origin);
+      again.searchParams.set("attempt", String(attempt));
+      img.src = again.pathname + again.search;
+    }, delay);
   });
   img.src = src;
   return img;

@@ -2,7 +2,9 @@
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export const PRESETS = ["month", "30d", "year", "custom"];
+export const PRESETS = ["all", "month", "30d", "year", "custom"];
+// "All time" starts here: before any camera, after the API's year 1.
+export const ALL_TIME_START = new Date(1900, 0, 1);
 
 function startOfDay(date) {
   return new Date(date.getFullYear(), date.getMonth(), date.getDate());
@@ -27,6 +29,8 @@ export function presetRange(preset, now = new Date()) {
         start: new Date(now.getFullYear(), 0, 1),
         end: endOfDay(new Date(now.getFullYear(), 11, 31)),
       };
+    case "all":
+      return { start: ALL_TIME_START, end: endOfDay(now) };
     default:
       return null;
   }

@@ -24,7 +24,7 @@ export function pageState(search) {
     case "placing":
       return "loading";
     case "ready":
-      return search.photos.length ? "ready" : "empty";
+      return photoCount(search) ? "ready" : "empty";
     case "failed":
       return failureKind(search.error) === "setup" ? "not-configured" : "error";
     default:
@@ -36,9 +36,24 @@ export function describeRange(range) {
   return `${formatDay(range.start)} – ${formatDay(range.end)}`;
 }
 
+/** How many photos the search found: the clusters' total, or the photos near a place. */
+function photoCount(search) {
+  if (search.clusters) return search.clusters.totalCount;
+  return search.photos ? search.photos.length : 0;
+}
+
+const plural = (n, one, many) => `${n.toLocaleString("en")} ${n === 1 ? one : many}`;
+
 /** The counts under the map: "12 photos · 10 on the map · 2 without location". */
 export function summary(search) {
-  const { photos } = search;
+  const { photos, clusters } = search;
+  if (clusters) {
+    const { totalCount, inViewCount, withoutLocationCount } = clusters;
+    if (!totalCount) return "No photos";
+    const parts = [plural(totalCount, "photo", "photos"), `${inViewCount.toLocaleString("en")} in this view`];
+    if (withoutLocationCount) parts.push(`${withoutLocationCount.toLocaleString("en")} without location`);
+    return parts.join(" · ");
+  }
   if (!photos) return "";
   if (!photos.length) return "No photos";
   const placed = photos.filter(hasCoordinates).length;
@@ -47,14 +62,16 @@ export function summary(search) {
   return parts.join(" · ");
 }
 
-function failureOverlay(error) {
+function failureOverlay(error, retryIn = 0) {
   switch (failureKind(error)) {
     case "setup": {
       const title = SETUP_TITLES.get(error.code) ?? SETUP_TITLES.get("immich_not_configured");
       return { kind: "error", title, detail: error.message, action: "settings" };
     }
-    case "unavailable":
-      return { kind: "error", title: "Your photos could not be loaded", detail: error.message, action: "retry" };
+    case "unavailable": {
+      const again = retryIn ? ` Trying again in ${retryIn} s.` : "";
+      return { kind: "error", title: "Your photos could not be loaded", detail: error.message + again, action: "retry" };
+    }
     default:
       return { kind: "error", title: "That search did not work", detail: error.message };
   }
@@ -80,12 +97,21 @@ export function overlay(search) {
     case "invalid":
       return { kind: "error", title: "Check the dates", detail: search.problem };
     case "loading":
+      if (search.slow) {
+        return {
+          kind: "loading",
+          title: "Searching your photos in Immich…",
+          detail: "A first search of a large library takes a while; the index makes the next ones fast.",
+          action: "cancel",
+        };
+      }
       return { kind: "loading", title: "Searching your photos…" };
     case "placing":
       return { kind: "loading", title: `Placing ${search.photos.filter(hasCoordinates).length} photos on the map…` };
     case "failed":
-      return failureOverlay(search.error);
+      return failureOverlay(search.error, search.retryIn);
     case "ready":
+      if (search.clusters) return clustersOverlay(search);
       if (!search.photos.length) return nothingFound(search.query);
       if (!search.photos.some(hasCoordinates)) {
         return { kind: "empty", title: "None of these photos has a location", detail: "They are listed in the timeline below." };
@@ -94,6 +120,15 @@ export function overlay(search) {
     default:
       return null;
   }
+}
+
+function clustersOverlay(search) {
+  const { totalCount, withoutLocationCount } = search.clusters;
+  if (!totalCount) return nothingFound(search.query);
+  if (totalCount === withoutLocationCount) {
+    return { kind: "empty", title: "None of these photos has a location", detail: "Only photos with a place appear on the map." };
+  }
+  return null;
 }
 
 const FAILURE_TIMELINE = {
@@ -108,6 +143,30 @@ const FAILURE_TIMELINE = {
  */
 export function timelineContent(search) {
   if (search.status === "failed") return { message: FAILURE_TIMELINE[failureKind(search.error)] };
+  if (search.status === "loading" && !search.photos) return { message: "Searching…" };
   if (search.status !== "placing" && search.status !== "ready") return null;
+  if (!search.photos) return null;
   return search.photos.length ? { photos: search.photos } : { message: "No photos in this range." };
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+
+/** How fresh the map is: "Up to date as of 10:42" from the index, "Live from Immich" otherwise. */
+export function freshness(clusters) {
+  if (!clusters || !clusters.source) return "";
+  if (clusters.source !== "index") return "Live from Immich";
+  const at = clusters.indexedAt ? new Date(clusters.indexedAt) : null;
+  return at && !Number.isNaN(at.getTime()) ? `Up to date as of ${timeFormat.format(at)}` : "Up to date";
+}
+
+/** The index banner's text while a first sync runs or after one failed, else "". */
+export function indexBanner(index) {
+  if (!index) return "";
+  if (index.status === "syncing") {
+    const progress = index.progress;
+    const done = progress ? `: ${progress.done.toLocaleString("en")} of ${progress.total.toLocaleString("en")} photos` : "…";
+    return `Indexing your library${done}. The map answers from Immich directly until it is done.`;
+  }
+  if (index.lastError) return `The library index could not be brought up to date (${index.lastError}). The map may be a little behind.`;
+  return "";
 }

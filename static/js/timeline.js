@@ -1,8 +1,8 @@
 // The timeline strip under the map: the photos grouped by day, oldest first.
-import { authImage, withSize } from "./api.js";
 import { dayKey, formatDayLong, formatTaken, parseDay } from "./dates.js";
 import { el } from "./dom.js";
 import { hasCoordinates, photoName } from "./photos.js";
+import { thumbnailSlot } from "./thumbnail.js";
 
 const PER_DAY = 12;
 
@@ -47,10 +47,11 @@ function thumbButton(photo, index) {
       type: "button",
       "data-index": index,
       "data-photo-id": photo.id,
-      "aria-label": `${name}, ${formatTaken(photo.takenAt)}`,
+      // The badge is drawn by CSS, so its words go in the name too.
+      "aria-label": `${name}, ${formatTaken(photo.takenAt)}${placed ? "" : ", no location"}`,
       title: placed ? name : `${name} (no location)`,
     },
-    authImage(withSize(photo.thumbnailUrl, "thumbnail")),
+    thumbnailSlot(photo),
   );
 }
 

@@ -6,11 +6,13 @@ from collections import Counter
 from datetime import UTC, date, datetime, time
 from urllib.parse import parse_qs, urlsplit
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 from fake_immich import ALICE_KEY, FakeImmich
 
 SEARCH_PATH = "/api/users/me/immich/photos/search"
+MAP_PATH = "/api/users/me/immich/map"
+CLUSTERS_PATH = MAP_PATH + "/clusters"
 
 
 def range_url(first: date, last: date, **extra: object) -> str:
@@ -39,6 +41,15 @@ def open_range(page: Page, first: date, last: date, **extra: object) -> None:
     page.goto(range_url(first, last, **extra))
     state = wait_for_state(page, "ready", "empty", "error", "not-configured")
     assert state == "ready", page.locator("#map-status").inner_text()
+    if "lat" not in extra:
+        wait_for_map(page)
+
+
+def wait_for_map(page: Page, timeout: float = 20_000) -> None:
+    """Until the markers drawn are the clusters of the view as it is now."""
+    page.wait_for_selector("#map[data-clusters=drawn]", timeout=timeout)
+    page.wait_for_timeout(50)
+    page.wait_for_selector("#map[data-clusters=drawn]", timeout=timeout)
 
 
 def marker_total(page: Page) -> int:
@@ -85,3 +96,20 @@ def lone_photo_day(fake: FakeImmich, first: date, last: date) -> tuple[date, str
         if per_day[day] == 1 and asset.has_gps:
             return day, asset_id
     raise AssertionError("the fake library has no day with a single located photo")
+
+
+def open_cluster_locator(page: Page) -> Locator:
+    """The largest cluster bubble that nothing covers at its centre (neighbours may overlap)."""
+    cell = page.evaluate(
+        """() => {
+          const free = [...document.querySelectorAll('.photo-cluster')].filter((el) => {
+            const box = el.getBoundingClientRect();
+            const hit = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+            return hit && el.contains(hit);
+          });
+          free.sort((a, b) => Number(b.innerText.split(' ')[0]) - Number(a.innerText.split(' ')[0]));
+          return free.length ? free[0].dataset.cell : null;
+        }"""
+    )
+    assert cell, "no cluster on the map is free to click"
+    return page.locator(f'.photo-cluster[data-cell="{cell}"]')

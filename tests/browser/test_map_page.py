@@ -14,14 +14,17 @@ from playwright.sync_api import BrowserContext, Page, Route, expect
 from fake_immich import ALICE_KEY, FakeImmich
 from tests.browser.conftest import LiveServer, configure_immich, screenshot, sign_in
 from tests.browser.helpers import (
+    CLUSTERS_PATH,
     SEARCH_PATH,
     day_bounds,
     lone_photo_day,
     marker_total,
+    open_cluster_locator,
     open_range,
     range_url,
     search_params,
     timeline_total,
+    wait_for_map,
     wait_for_state,
     with_gps,
 )
@@ -37,56 +40,54 @@ def alice(context: BrowserContext) -> BrowserContext:
     return context
 
 
-def test_a_year_of_photos_is_all_on_the_map_and_timeline(
+def test_a_year_of_photos_is_all_on_the_map_as_the_views_clusters(
     alice: BrowserContext, page: Page, fake: FakeImmich, live_server: LiveServer
 ) -> None:
     expected = fake.expected_search(ALICE_KEY, *day_bounds(FIRST, LAST))
     placed = with_gps(fake, expected)
     assert len(placed) < len(expected), "the fake should hold photos without a location"
+    searches: list[str] = []
+    page.on("request", lambda request: searches.append(request.url) if SEARCH_PATH in request.url else None)
 
-    with page.expect_response(f"**{SEARCH_PATH}*") as search:
+    with page.expect_response(f"**{CLUSTERS_PATH}*") as clusters:
         open_range(page, FIRST, LAST)
-    assert search_params(search.value.url) == {
-        "startDate": "2024-01-01T00:00:00Z",
-        "endDate": "2024-12-31T23:59:59Z",
-    }
-    assert [p["id"] for p in search.value.json()["data"]["photos"]] == expected
+    params = search_params(clusters.value.url)
+    assert (params["startDate"], params["endDate"]) == ("2024-01-01T00:00:00Z", "2024-12-31T23:59:59Z")
+    assert {"west", "south", "east", "north", "zoom"} <= set(params)
 
+    # The map is framed on the photos (as far as the world fits); the counts are exact.
+    in_view = int(page.locator("#summary").inner_text().split(" · ")[1].split()[0])
     expect(page.locator("#summary")).to_have_text(
-        f"{len(expected)} photos · {len(placed)} on the map · {len(expected) - len(placed)} without location"
+        f"{len(expected)} photos · {in_view} in this view · {len(expected) - len(placed)} without location"
     )
-    assert marker_total(page) == len(placed)
+    assert len(placed) * 0.8 < in_view <= len(placed)
+    assert marker_total(page) == in_view
     assert page.locator(".photo-cluster").count() >= 2
-    assert timeline_total(page) == len(expected)
+    # Nothing downloads the whole range any more.
+    assert searches == []
+    expect(page.locator("#scrubber")).to_be_visible()
+    expect(page.locator(".scrubber-label")).to_contain_text(re.compile(r" · \d+ photos$"))
+    expect(page.locator("#freshness")).to_have_text(re.compile(r"^(Up to date as of .+|Live from Immich)$"))
     # The page holds neither the Immich address nor the key.
     html = page.content()
     assert fake.url not in html and ALICE_KEY not in html
-    assert fake.url not in search.value.text()
+    assert fake.url not in clusters.value.text()
     # The map draws its tiles from TILE_URL (here the tests' own blank tile).
     assert live_server.tile_requests
     screenshot(page, "map-year")
 
 
-def test_presets_search_the_ranges_they_name(alice: BrowserContext, page: Page) -> None:
-    open_range(page, FIRST, LAST)
-    with page.expect_request(f"**{SEARCH_PATH}*") as request:
-        page.get_by_label("This month").check()
-    params = search_params(request.value.url)
-    assert params["startDate"].endswith("-01T00:00:00Z")
-    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T23:59:59Z", params["endDate"])
-    assert "preset=month" in page.url
-
-    with page.expect_request(f"**{SEARCH_PATH}*") as request:
-        page.get_by_label("This year").check()
-    params = search_params(request.value.url)
-    assert re.fullmatch(r"\d{4}-01-01T00:00:00Z", params["startDate"])
-    assert re.fullmatch(r"\d{4}-12-31T23:59:59Z", params["endDate"])
-
-    page.get_by_label("Custom").check()
-    page.locator("#date-from").fill("2023-03-01")
-    page.locator("#date-to").fill("2023-02-01")
-    page.get_by_role("button", name="Show photos").click()
-    expect(page.locator("#map-status")).to_contain_text("The start date is after the end date.")
+def test_the_first_visit_shows_the_whole_library(alice: BrowserContext, page: Page, fake: FakeImmich) -> None:
+    with page.expect_request(f"**{CLUSTERS_PATH}*") as request:
+        page.goto("/")
+    assert search_params(request.value.url)["startDate"].startswith("1900-01-01")
+    wait_for_state(page, "ready")
+    wait_for_map(page)
+    expect(page.get_by_label("All time")).to_be_checked()
+    expect(page.locator("#map-status")).to_be_hidden()
+    assert marker_total(page) > 0
+    # The bars run from the library's first photo to its last, not from 1900.
+    expect(page.locator(".scrubber-label")).not_to_contain_text("1900")
 
 
 def test_hovering_a_marker_and_a_cluster_shows_previews(alice: BrowserContext, page: Page, fake: FakeImmich) -> None:
@@ -105,7 +106,7 @@ def test_hovering_a_marker_and_a_cluster_shows_previews(alice: BrowserContext, p
     expect(preview).to_be_hidden()
 
     open_range(page, FIRST, LAST)
-    cluster = page.locator(".photo-cluster").first
+    cluster = open_cluster_locator(page)
     count = int(cluster.inner_text().split()[0])
     cluster.hover()
     expect(preview).to_be_visible()
@@ -120,18 +121,30 @@ def test_hovering_a_marker_and_a_cluster_shows_previews(alice: BrowserContext, p
     expect(preview).to_be_hidden()
 
 
-def test_viewer_steps_through_a_cluster_and_downloads_the_original(
+def open_view_grid(page: Page) -> int:
+    """Open "Photos in this view"; the number of photos it holds."""
+    button = page.locator("#view-photos")
+    count = int(re.sub(r"\D", "", button.inner_text()))
+    button.click()
+    expect(page.locator("#grid-panel")).to_be_visible()
+    expect(page.locator("#grid-panel .grid-thumb").first).to_be_visible()
+    return count
+
+
+def test_viewer_steps_through_the_grid_and_downloads_the_original(
     alice: BrowserContext, page: Page, fake: FakeImmich
 ) -> None:
     open_range(page, FIRST, LAST)
-    cluster = page.locator(".photo-cluster").first
-    count = int(cluster.inner_text().split()[0])
-    cluster.click()
+    count = open_view_grid(page)
+    expect(page.locator("#grid-count")).to_have_text(f"{count} photos")
+    page.locator(".grid-thumb").first.click()
     viewer = page.locator("#viewer")
     expect(viewer).to_be_visible()
     expect(viewer).to_have_attribute("data-state", "ready")
     counter = page.locator("#viewer-counter")
-    expect(counter).to_have_text(f"1 of {count}")
+    # The viewer runs through the photos the grid has loaded (a page of 200 to start).
+    loaded = min(count, 200)
+    expect(counter).to_have_text(f"1 of {loaded}")
     first_title = page.locator("#viewer-title").inner_text()
     image = page.locator("#viewer-image")
     assert image.evaluate("img => img.naturalWidth") > 0
@@ -139,13 +152,13 @@ def test_viewer_steps_through_a_cluster_and_downloads_the_original(
     screenshot(page, "viewer")
 
     page.keyboard.press("ArrowRight")
-    expect(counter).to_have_text(f"2 of {count}")
+    expect(counter).to_have_text(f"2 of {loaded}")
     expect(page.locator("#viewer-title")).not_to_have_text(first_title)
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("ArrowLeft")
-    expect(counter).to_have_text(f"{count} of {count}")
+    expect(counter).to_have_text(f"{loaded} of {loaded}")
     page.get_by_role("button", name="Next photo").click()
-    expect(counter).to_have_text(f"1 of {count}")
+    expect(counter).to_have_text(f"1 of {loaded}")
     expect(page.locator("#viewer-title")).to_have_text(first_title)
     expect(page.locator("#viewer-coords")).to_have_text(re.compile(r"^-?\d+\.\d{5}, -?\d+\.\d{5}$"))
 
@@ -166,27 +179,23 @@ def test_viewer_steps_through_a_cluster_and_downloads_the_original(
     expect(viewer).to_be_hidden()
 
 
-def test_timeline_day_highlights_its_markers_and_opens_the_viewer(
-    alice: BrowserContext, page: Page, fake: FakeImmich
-) -> None:
+def test_a_bar_highlights_its_markers_and_a_marker_its_bars(alice: BrowserContext, page: Page) -> None:
     open_range(page, FIRST, LAST)
-    day = page.locator("#timeline-strip .day").first
-    expect(page.locator(".is-highlighted")).to_have_count(0)
-    day.locator(".day-head").hover()
-    expect(day).to_have_class(re.compile(r"\bis-active\b"))
-    assert page.locator(".leaflet-marker-pane .is-highlighted").count() >= 1
+    bars = page.locator(".scrubber-bars")
+    box = bars.bounding_box()
+    assert box is not None
+    expect(page.locator(".leaflet-marker-pane .is-highlighted")).to_have_count(0)
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] - 4)
+    expect(page.locator(".leaflet-marker-pane .is-highlighted").first).to_be_visible()
     page.locator("#filters").hover()
-    expect(page.locator(".is-highlighted")).to_have_count(0)
+    expect(page.locator(".leaflet-marker-pane .is-highlighted")).to_have_count(0)
 
-    thumb = day.locator(".thumb").first
-    expected_name = fake.asset(thumb.get_attribute("data-photo-id") or "").original_file_name
-    thumb.click()
-    expect(page.locator("#viewer")).to_be_visible()
-    expect(page.locator("#viewer-title")).to_have_text(expected_name)
-    page.keyboard.press("Escape")
-    expect(page.locator("#viewer")).to_be_hidden()
-    # Focus returns to what opened the viewer.
-    assert thumb.evaluate("el => el === document.activeElement")
+    # A cluster's preview paints its days' bars in the highlight colour.
+    before = bars.screenshot()
+    page.locator(".photo-cluster").first.hover()
+    expect(page.locator("#map-preview")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert bars.screenshot() != before
 
 
 def test_radius_filter_from_a_click_on_the_map(alice: BrowserContext, page: Page, fake: FakeImmich) -> None:
@@ -228,32 +237,65 @@ def test_radius_filter_from_a_click_on_the_map(alice: BrowserContext, page: Page
     assert "latitude" not in search_params(request.value.url)
     expect(page.locator("path.location-circle")).to_have_count(0)
     wait_for_state(page, "ready")
-    assert marker_total(page) == len(with_gps(fake, fake.expected_search(ALICE_KEY, *day_bounds(FIRST, LAST))))
+    wait_for_map(page)
+    expect(page.locator("#summary")).to_contain_text(f"{marker_total(page)} in this view")
 
 
 def test_a_range_without_photos_says_so(alice: BrowserContext, page: Page) -> None:
     page.goto(range_url(date(2019, 3, 1), date(2019, 3, 31)))
     wait_for_state(page, "empty")
     expect(page.locator("#map-status")).to_contain_text("No photos found")
-    expect(page.locator("#timeline-strip")).to_contain_text("No photos in this range.")
+    expect(page.locator("#scrubber")).to_be_hidden()
     assert page.locator(".photo-marker, .photo-cluster").count() == 0
     screenshot(page, "map-empty")
 
 
-def test_immich_down_shows_an_error_and_retry_recovers(alice: BrowserContext, page: Page, fake: FakeImmich) -> None:
-    fake.set_fault("down")
+def test_the_timeline_says_searching_while_a_search_runs(alice: BrowserContext, page: Page) -> None:
+    def slow(route: Route) -> None:
+        page.wait_for_timeout(1500)
+        route.continue_()
+
+    page.route(f"**{CLUSTERS_PATH}*", slow)
+    page.goto(range_url(FIRST, LAST))
+    expect(page.locator("#timeline-strip")).to_have_text("Searching…")
+    expect(page.locator("#timeline-strip")).not_to_contain_text("No photos")
+    wait_for_state(page, "ready")
+
+
+def test_immich_down_shows_an_error_and_the_page_retries_by_itself(
+    alice: BrowserContext, page: Page, fake: FakeImmich
+) -> None:
+    failures = {"left": 2}
+
+    def outage(route: Route) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            body = json.dumps({"success": False, "error": "Immich is not answering."})
+            route.fulfill(status=503, content_type="application/json", body=body)
+        else:
+            route.continue_()
+
+    page.route(f"**{CLUSTERS_PATH}*", outage)
     page.goto(range_url(FIRST, LAST))
     wait_for_state(page, "error")
     expect(page.locator("#map-status")).to_contain_text("Your photos could not be loaded")
-    retry = page.get_by_role("button", name="Retry")
-    expect(retry).to_be_visible()
+    expect(page.locator("#map-status")).to_contain_text("Trying again in 2 s.", timeout=15_000)
+    expect(page.get_by_role("button", name="Retry")).to_be_visible()
     screenshot(page, "map-error")
+    # Nobody clicks: the page tries again (2 s, then 4 s) and gets through.
+    wait_for_state(page, "ready", timeout=15_000)
+    wait_for_map(page)
+    expect(page.locator("#summary")).to_contain_text(f"{marker_total(page)} in this view")
 
+
+def test_immich_down_then_retry_recovers(alice: BrowserContext, page: Page, fake: FakeImmich) -> None:
+    fake.set_fault("down")
+    page.goto(range_url(date(2023, 1, 1), date(2023, 6, 30)))
+    state = wait_for_state(page, "error", "ready")
     fake.set_fault(None)
-    retry.click()
+    if state == "error":
+        page.get_by_role("button", name="Retry").click()
     wait_for_state(page, "ready")
-    expected = fake.expected_search(ALICE_KEY, *day_bounds(FIRST, LAST))
-    assert timeline_total(page) == len(expected)
 
 
 def test_without_immich_settings_the_map_links_to_settings(context: BrowserContext, page: Page, new_user: str) -> None:
@@ -268,8 +310,9 @@ def test_without_immich_settings_the_map_links_to_settings(context: BrowserConte
 
 def test_viewer_falls_back_to_the_thumbnail_then_offers_a_retry(alice: BrowserContext, page: Page) -> None:
     open_range(page, FIRST, LAST)
+    open_view_grid(page)
     page.route("**/thumbnail?size=preview", lambda route: route.fulfill(status=502, body="{}"))
-    page.locator(".photo-cluster").first.click()
+    page.locator(".grid-thumb").first.click()
     viewer = page.locator("#viewer")
     expect(viewer).to_have_attribute("data-state", "ready")
     # The large preview failed, so the thumbnail fills in.
@@ -277,7 +320,7 @@ def test_viewer_falls_back_to_the_thumbnail_then_offers_a_retry(alice: BrowserCo
     page.keyboard.press("Escape")
 
     page.route("**/thumbnail?size=thumbnail", lambda route: route.fulfill(status=502, body="{}"))
-    page.locator(".photo-cluster").nth(1).click()
+    page.locator(".grid-thumb").nth(7).click()
     expect(viewer).to_have_attribute("data-state", "error")
     expect(page.locator("#viewer-error")).to_contain_text("This photo could not be loaded.")
     screenshot(page, "viewer-error")
@@ -288,29 +331,49 @@ def test_viewer_falls_back_to_the_thumbnail_then_offers_a_retry(alice: BrowserCo
     expect(viewer).to_have_attribute("data-state", "ready")
 
 
-def test_keyboard_opens_a_marker_and_gets_focus_back(alice: BrowserContext, page: Page) -> None:
-    open_range(page, FIRST, LAST)
-    cluster = page.locator(".photo-cluster").first
-    count = int(cluster.inner_text().split()[0])
-    cluster.focus()
+def test_keyboard_focus_previews_a_marker_and_enter_opens_it(
+    alice: BrowserContext, page: Page, fake: FakeImmich
+) -> None:
+    day, photo_id = lone_photo_day(fake, FIRST, LAST)
+    open_range(page, day, day)
+    marker = page.locator(".photo-marker")
+    expect(marker).to_have_count(1)
+    marker.focus()
+    preview = page.locator("#map-preview")
+    expect(preview).to_be_visible()
+    expect(preview.locator(".preview-title")).to_have_text(fake.asset(photo_id).original_file_name)
     page.keyboard.press("Enter")
     expect(page.locator("#viewer")).to_be_visible()
-    expect(page.locator("#viewer-counter")).to_have_text(f"1 of {count}")
     assert page.evaluate("() => document.activeElement.id") == "viewer-close"
     page.keyboard.press("Escape")
     expect(page.locator("#viewer")).to_be_hidden()
-    assert cluster.evaluate("el => el === document.activeElement")
+    assert marker.evaluate("el => el === document.activeElement")
+
+    # A cluster: Enter zooms in to its photos.
+    zooms: list[int] = []
+    page.on("request", lambda r: zooms.append(int(search_params(r.url)["zoom"])) if CLUSTERS_PATH in r.url else None)
+    open_range(page, FIRST, LAST)
+    zoom = zooms[-1]
+    cluster = open_cluster_locator(page)
+    cluster.focus()
+    expect(preview).to_be_visible()
+    expect(preview.locator(".preview-title")).to_have_text(re.compile(r"^\d+ photos$"))
+    with page.expect_request(f"**{CLUSTERS_PATH}*") as request:
+        page.keyboard.press("Enter")
+    assert int(search_params(request.value.url)["zoom"]) > zoom
 
 
 def test_an_expired_access_token_is_renewed_for_images_and_searches(alice: BrowserContext, page: Page) -> None:
     open_range(page, FIRST, LAST)
+    open_view_grid(page)
     alice.clear_cookies(name="access_token_cookie")
     with page.expect_response("**/api/auth/refresh") as refresh:
-        page.locator(".photo-cluster").first.click()
+        page.locator(".grid-thumb").first.click()
     assert refresh.value.status == 200
     expect(page.locator("#viewer")).to_have_attribute("data-state", "ready")
     assert page.locator("#viewer-image").evaluate("img => img.naturalWidth") > 0
     page.keyboard.press("Escape")
+    page.get_by_role("button", name="Close the photos").click()
 
     alice.clear_cookies(name="access_token_cookie")
     with page.expect_response("**/api/auth/refresh") as refresh:
@@ -348,7 +411,7 @@ def test_the_map_names_what_to_fix_by_the_errors_code_not_its_wording(
     def answer(route: Route) -> None:
         route.fulfill(status=409, content_type="application/json", body=body)
 
-    page.route(f"**{SEARCH_PATH}*", answer)
+    page.route(f"**{CLUSTERS_PATH}*", answer)
     page.goto(range_url(FIRST, LAST))
     wait_for_state(page, "not-configured")
     expect(page.locator("#map-status .map-status-title")).to_have_text(title)
@@ -362,7 +425,13 @@ def test_file_names_are_shown_as_text_never_as_markup(alice: BrowserContext, pag
         asset = fake.asset(str(fake.special[key]))
         day = asset.taken.date()
         open_range(page, day, day)
-        page.locator(f'.thumb[data-photo-id="{asset.id}"]').click()
-        expect(page.locator("#viewer-title")).to_have_text(asset.original_file_name)
-        page.keyboard.press("Escape")
-        assert page.locator(".leaflet-marker-pane script, .leaflet-marker-pane [onerror]").count() == 0
+        if page.locator("#view-photos").is_visible():
+            open_view_grid(page)
+            thumb = page.locator(f'.grid-thumb[data-photo-id="{asset.id}"]')
+            expect(thumb).to_have_attribute("aria-label", re.compile("^" + re.escape(asset.original_file_name)))
+            thumb.click()
+            expect(page.locator("#viewer-title")).to_have_text(asset.original_file_name)
+            page.keyboard.press("Escape")
+            page.get_by_role("button", name="Close the photos").click()
+        markup = ".leaflet-marker-pane script, .leaflet-marker-pane [onerror], #grid-panel script"
+        assert page.locator(markup).count() == 0

@@ -11,7 +11,15 @@ from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from fake_immich import FakeImmich
 from tests.browser.conftest import screenshot, sign_in
-from tests.browser.helpers import SEARCH_PATH, marker_total, open_range, timeline_total, wait_for_state
+from tests.browser.helpers import (
+    CLUSTERS_PATH,
+    SEARCH_PATH,
+    marker_total,
+    open_cluster_locator,
+    open_range,
+    timeline_total,
+    wait_for_state,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -35,11 +43,11 @@ def swipe(page: Page, selector: str, dx: int) -> None:
     session.detach()
 
 
-def test_tap_previews_then_second_tap_opens_the_viewer(phone: BrowserContext, fake: FakeImmich) -> None:
+def test_tap_previews_then_view_opens_the_grid_and_the_viewer(phone: BrowserContext, fake: FakeImmich) -> None:
     page = phone.new_page()
     open_range(page, FIRST, LAST)
     screenshot(page, "phone-map")
-    cluster = page.locator(".photo-cluster").first
+    cluster = open_cluster_locator(page)
     count = int(cluster.inner_text().split()[0])
 
     cluster.tap()
@@ -47,12 +55,21 @@ def test_tap_previews_then_second_tap_opens_the_viewer(phone: BrowserContext, fa
     expect(preview).to_be_visible()
     expect(preview.locator(".preview-title")).to_have_text(f"{count} photos")
     expect(page.locator("#viewer")).to_be_hidden()
-    page.wait_for_timeout(400)  # the preview must stay up after the hover delay
+    # The button must still work well after the first second (it used to stop then).
+    page.wait_for_timeout(1600)
     expect(preview).to_be_visible()
-    expect(preview.get_by_role("button", name=f"View {count} photos")).to_be_visible()
+    view = preview.get_by_role("button", name=f"View {count} photos")
+    expect(view).to_be_visible()
     screenshot(page, "phone-preview")
+    view.tap()
+    grid = page.locator("#grid-panel")
+    expect(grid).to_be_visible()
+    expect(page.locator("#grid-count")).to_have_text(f"{count} photos")
+    box = grid.bounding_box()
+    assert box is not None and box["width"] == 390
+    screenshot(page, "phone-grid")
 
-    cluster.tap()
+    page.locator(".grid-thumb").first.tap()
     viewer = page.locator("#viewer")
     expect(viewer).to_be_visible()
     expect(viewer).to_have_attribute("data-state", "ready")
@@ -67,13 +84,17 @@ def test_tap_previews_then_second_tap_opens_the_viewer(phone: BrowserContext, fa
     expect(page.locator("#viewer-counter")).to_have_text(f"2 of {count}")
     swipe(page, "#viewer-stage", 150)
     expect(page.locator("#viewer-counter")).to_have_text(f"1 of {count}")
-    page.get_by_role("button", name="Close").tap()
+    page.get_by_role("button", name="Close", exact=True).tap()
     expect(viewer).to_be_hidden()
+    page.get_by_role("button", name="Close the photos").tap()
+    expect(grid).to_be_hidden()
 
-    # The preview's own button opens the viewer too.
+    # A second tap on the cluster zooms in to its photos.
+    cluster = open_cluster_locator(page)
     cluster.tap()
-    preview.get_by_role("button", name=f"View {count} photos").tap()
-    expect(viewer).to_be_visible()
+    expect(preview).to_be_visible()
+    with page.expect_request(f"**{CLUSTERS_PATH}*"):
+        cluster.tap()
 
 
 def synthetic_search(count: int) -> str:
@@ -129,7 +150,8 @@ def test_twenty_thousand_photos_cluster_without_freezing(context: BrowserContext
         }).observe({ type: "longtask", buffered: true });
         """
     )
-    page.goto(f"/?preset=custom&from={FIRST}&to={LAST}")
+    # Near a place the photos within the radius are clustered in the page, as before.
+    page.goto(f"/?preset=custom&from={FIRST}&to={LAST}&lat=48&lon=10&radius=500000")
     wait_for_state(page, "ready", timeout=60_000)
     assert marker_total(page) == 20_000
     assert timeline_total(page) == 20_000

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  apiParams, choosePreset, DEFAULT_RADIUS_INDEX, formatDistance, nearestRadiusIndex, photosFound, photosPlaced, RADII,
+  apiParams, choosePreset, clusterParams, clustersFound, coveringBounds, histogramParams, photoPageParams, searchCancelled, setSpan,
+  viewRange, DEFAULT_RADIUS_INDEX, formatDistance, nearestRadiusIndex, photosFound, photosPlaced, RADII,
   searchFailed, searchInvalid, searchQuery, searchStarted, setCentre, setDays, setNearPlace, setRadius, stateFromUrl,
   urlFromState,
 } from "../../static/js/map-state.js";
@@ -24,11 +25,11 @@ function frozen(value) {
 
 const fromUrl = (search) => frozen(stateFromUrl(search, NOW));
 
-test("a bare address is this year, anywhere", () => {
+test("a bare address is all time, anywhere: a library from other years is never empty", () => {
   const state = fromUrl("");
-  assert.equal(state.preset, "year");
-  assert.equal(state.from, "2024-01-01");
-  assert.equal(state.to, "2024-12-31");
+  assert.equal(state.preset, "all");
+  assert.equal(state.from, "1900-01-01");
+  assert.equal(state.to, "2024-06-15");
   assert.equal(state.nearPlace, false);
   assert.equal(state.centre, null);
   assert.equal(state.radiusIndex, DEFAULT_RADIUS_INDEX);
@@ -43,7 +44,7 @@ test("a preset in the address fills in its days", () => {
 test("days without a known preset make a custom range", () => {
   const state = fromUrl("?preset=fortnight&from=2023-03-01&to=2023-03-31");
   assert.deepEqual([state.preset, state.from, state.to], ["custom", "2023-03-01", "2023-03-31"]);
-  assert.equal(fromUrl("?preset=fortnight").preset, "year");
+  assert.equal(fromUrl("?preset=fortnight").preset, "all");
   // A custom range with no days starts from this year's.
   assert.deepEqual([fromUrl("?preset=custom").from, fromUrl("?preset=custom").to], ["2024-01-01", "2024-12-31"]);
 });
@@ -182,4 +183,46 @@ test("distances read in metres below a kilometre", () => {
   assert.equal(formatDistance(250), "250 m");
   assert.equal(formatDistance(1000), "1 km");
   assert.equal(formatDistance(25000), "25 km");
+});
+
+const VIEW = { west: 170, south: -25, east: 190, north: -10, zoom: 5 };
+
+test("the clusters of a view ask for the scrubber's span when there is one, the range else", () => {
+  const state = fromUrl("?preset=custom&from=2024-03-01&to=2024-03-31");
+  const query = searchQuery(state, NOW);
+  const params = clusterParams(viewRange(state, query), VIEW);
+  assert.equal(params.get("startDate"), query.range.start.toISOString().replace(".000", ""));
+  // Unwrapped longitudes go as they are: the server shifts photos across the antimeridian.
+  assert.deepEqual([params.get("west"), params.get("east"), params.get("zoom")], ["170.000000", "190.000000", "5"]);
+  const span = { start: new Date(2024, 2, 10), end: new Date(2024, 2, 11) };
+  const narrowed = setSpan(state, span);
+  assert.equal(clusterParams(viewRange(narrowed, query), VIEW).get("startDate"), span.start.toISOString().replace(".000", ""));
+});
+
+test("the histogram and photo pages name the view and, for a cluster, its cell", () => {
+  const range = { start: new Date(Date.UTC(2024, 0, 1)), end: new Date(Date.UTC(2024, 11, 31)) };
+  assert.equal(histogramParams(range, null).has("west"), false);
+  assert.equal(histogramParams(range, VIEW, "12:34").get("cell"), "12:34");
+  const page = photoPageParams(range, VIEW, { cell: "1:2", order: "asc", offset: 200, limit: 200 });
+  assert.deepEqual(["order", "offset", "limit"].map((name) => page.get(name)), ["asc", "200", "200"]);
+});
+
+test("clusters replace the photos of a search near a place, and a cancelled search keeps them", () => {
+  const clusters = { clusters: [], inViewCount: 0, totalCount: 3, withoutLocationCount: 0, source: "index" };
+  const found = clustersFound(searchStarted(fromUrl(""), { range: null }), clusters);
+  assert.equal(found.search.status, "ready");
+  assert.equal(found.search.clusters, clusters);
+  assert.equal(searchCancelled(searchStarted(found, { range: null })).search.status, "ready");
+  assert.equal(searchCancelled(searchStarted(fromUrl(""), { range: null })).search.status, "idle");
+});
+
+const box = (west, south, east, north) => ({ bbox: [west, south, east, north] });
+
+test("the box around a library leaves out its widest empty stretch of longitude", () => {
+  // Fiji: either side of the antimeridian, one small box across it.
+  const fiji = coveringBounds([box(179.9, -17.7, 179.9, -17.7), box(-179.9, -17.8, -179.9, -17.8)]);
+  assert.ok(Math.abs(fiji.west - 179.9) < 1e-9 && Math.abs(fiji.east - 180.1) < 1e-9);
+  assert.deepEqual([fiji.south, fiji.north], [-17.8, -17.7]);
+  assert.deepEqual(coveringBounds([box(2, 48, 3, 49), box(-74, 40, -73, 41)]), { west: -74, south: 40, east: 3, north: 49 });
+  assert.equal(coveringBounds([]), null);
 });

@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { formatDay } from "../../static/js/dates.js";
-import { failureKind, overlay, pageState, summary, timelineContent } from "../../static/js/map-status.js";
+import {
+  failureKind, freshness, indexBanner, overlay, pageState, summary, timelineContent,
+} from "../../static/js/map-status.js";
 
 const PLACED = { id: "a", latitude: 48.85, longitude: 2.35 };
 const UNPLACED = { id: "b", latitude: null, longitude: null };
@@ -128,4 +130,36 @@ test("the timeline keeps its photos while a search runs, and says why it is empt
   });
   assert.deepEqual(timelineContent(failed(503, null)), { message: "Nothing to show until your photos load." });
   assert.deepEqual(timelineContent(failed(400, null)), { message: "" });
+});
+
+const CLUSTERS = { clusters: [], inViewCount: 1200, totalCount: 50000, withoutLocationCount: 300, source: "index" };
+
+test("the clusters' counts make the summary, with thousands grouped", () => {
+  const shown = search("ready", { clusters: CLUSTERS });
+  assert.equal(summary(shown), "50,000 photos · 1,200 in this view · 300 without location");
+  assert.equal(pageState(shown), "ready");
+  assert.equal(overlay(shown), null);
+  assert.equal(pageState(search("ready", { clusters: { ...CLUSTERS, totalCount: 0 }, query: { range: RANGE } })), "empty");
+});
+
+test("the timeline says Searching while a first search runs, never that nothing was found", () => {
+  assert.deepEqual(timelineContent(search("loading")), { message: "Searching…" });
+  assert.equal(timelineContent(search("loading", { photos: [PLACED] })), null);
+});
+
+test("a long search offers Cancel; an outage says when it tries again", () => {
+  assert.equal(overlay(search("loading", { slow: true })).action, "cancel");
+  const down = search("failed", { error: { status: 503, code: null, message: "Immich is not answering." }, retryIn: 4 });
+  assert.match(overlay(down).detail, /Trying again in 4 s\./);
+  assert.equal(overlay(down).action, "retry");
+});
+
+test("the map says how fresh it is, and the index banner how far the first sync is", () => {
+  assert.match(freshness({ ...CLUSTERS, indexedAt: "2024-06-01T10:42:00Z" }), /^Up to date as of \d/);
+  assert.equal(freshness({ ...CLUSTERS, source: "live" }), "Live from Immich");
+  assert.equal(freshness(null), "");
+  const syncing = { status: "syncing", progress: { done: 12000, total: 50000 }, lastError: null };
+  assert.match(indexBanner(syncing), /12,000 of 50,000 photos/);
+  assert.equal(indexBanner({ status: "ready", progress: null, lastError: null }), "");
+  assert.match(indexBanner({ status: "ready", lastError: "Immich timed out" }), /Immich timed out/);
 });
