@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Protocol
 
 from redis import Redis
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
 
+from service.auth.accounts import get_user
 from service.extensions import db
-from service.models import RevokedSession
+from service.models import RevokedSession, User
 
 
 class RevocationStore(Protocol):
     def revoke(self, session_id: str, expires_at: datetime) -> None: ...
     def is_revoked(self, session_id: str) -> bool: ...
+
+    def revoked_and_user(self, session_id: str, user_id: str) -> tuple[bool, User | None]:
+        """Whether the session is revoked, and its user: one database read at most."""
+        ...
 
 
 class DatabaseRevocations:
@@ -34,6 +40,16 @@ class DatabaseRevocations:
         )
         return found is not None
 
+    def revoked_and_user(self, session_id: str, user_id: str) -> tuple[bool, User | None]:
+        try:
+            key = uuid.UUID(user_id)
+        except ValueError:
+            return self.is_revoked(session_id), None
+        revoked = exists().where(RevokedSession.session_id == session_id)
+        row = db.session.execute(select(User, revoked).where(User.id == key)).first()
+        # No user: the account is gone, which refuses the token whatever its session.
+        return (bool(row[1]), row[0]) if row else (False, None)
+
 
 class RedisRevocations:
     PREFIX = "photo-atlas:revoked:"
@@ -47,3 +63,8 @@ class RedisRevocations:
 
     def is_revoked(self, session_id: str) -> bool:
         return bool(self._redis.exists(self.PREFIX + session_id))
+
+    def revoked_and_user(self, session_id: str, user_id: str) -> tuple[bool, User | None]:
+        if self.is_revoked(session_id):
+            return True, None
+        return False, get_user(user_id)
