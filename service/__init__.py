@@ -73,6 +73,7 @@ def build_components(config: Mapping[str, Any]) -> Components:
     from service.auth.revocation import DatabaseRevocations, RedisRevocations
     from service.crypto import KeyRing
     from service.immich.client import UpstreamLimits, Upstreams
+    from service.immich.settings import CredentialCache
     from service.immich.url_policy import UrlPolicy, system_resolver
     from service.photos.search_cache import SearchCache
     from service.photos.shared_search_cache import SharedSearchCache
@@ -105,6 +106,7 @@ def build_components(config: Mapping[str, Any]) -> Components:
         search_cache=(SharedSearchCache(redis, ttl_seconds=cache_seconds) if redis
                       else SearchCache(ttl_seconds=cache_seconds)),
         revocations=RedisRevocations(redis) if redis else DatabaseRevocations(),
+        credentials=CredentialCache(),
         redis=redis,
     )
 

@@ -1,6 +1,6 @@
 """The app's shared components, built once by the factory from the config and read through
 one typed accessor: the key ring, the Immich upstreams, the search page executor, the search
-cache, the revocation store and the optional Redis client. Only types are imported here, so
+cache, the revocation store, the decrypted credentials and the optional Redis client. Only types are imported here, so
 any layer may read the registry without importing the layers above it."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from service.auth.revocation import RevocationStore
     from service.crypto import KeyRing
     from service.immich.client import Upstreams
+    from service.immich.settings import CredentialCache
     from service.photos.search_cache import RangeCache
 
 EXTENSION_KEY = "photo_atlas"
@@ -29,6 +30,7 @@ class Components:
     search_executor: Executor
     search_cache: RangeCache
     revocations: RevocationStore
+    credentials: CredentialCache
     redis: Redis | None
 
     def install(self, app: Flask) -> None:

@@ -3,7 +3,10 @@ on every save."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -47,7 +50,42 @@ class Credentials:
         return f"<Credentials {self.server_url}>"
 
 
+class CredentialCache:
+    """Decrypted credentials in this process's memory, so a thumbnail costs no decryption.
+
+    An entry answers only for its user and the settings version it was decrypted from. The
+    version comes with every signed-in request's one database read (the user and settings
+    are loaded together), so a save in any process makes the entry unused at once; a save,
+    delete or logout here drops it, and it is dropped after `ttl` seconds anyway.
+    """
+
+    def __init__(self, *, ttl: float = 60.0, max_users: int = 1024) -> None:
+        self._ttl = ttl
+        self._max_users = max_users
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[float, Credentials]] = OrderedDict()
+
+    def get(self, user_id: uuid.UUID | str, version: str) -> Credentials | None:
+        with self._lock:
+            found = self._entries.get(str(user_id))
+        if found is None or found[1].version != version or time.monotonic() - found[0] > self._ttl:
+            return None
+        return found[1]
+
+    def put(self, user_id: uuid.UUID | str, credentials: Credentials) -> None:
+        with self._lock:
+            self._entries[str(user_id)] = (time.monotonic(), credentials)
+            self._entries.move_to_end(str(user_id))
+            while len(self._entries) > self._max_users:
+                self._entries.popitem(last=False)
+
+    def drop(self, user_id: uuid.UUID | str) -> None:
+        with self._lock:
+            self._entries.pop(str(user_id), None)
+
+
 def get_settings(user_id: uuid.UUID) -> ImmichConfig | None:
+    # Usually no query: signing the request in loaded the user's settings with the user.
     return db.session.get(ImmichConfig, user_id)
 
 
@@ -83,11 +121,13 @@ def save_settings(*, user_id: uuid.UUID, server_url: str, api_key: str, enabled:
     )
     db.session.execute(statement)
     db.session.commit()
+    components().credentials.drop(user_id)
 
 
 def delete_settings(user_id: uuid.UUID) -> None:
     db.session.execute(delete(ImmichConfig).where(ImmichConfig.user_id == user_id))
     db.session.commit()
+    components().credentials.drop(user_id)
 
 
 def credentials(user_id: uuid.UUID) -> Credentials:
@@ -97,11 +137,17 @@ def credentials(user_id: uuid.UUID) -> Credentials:
         raise NotConfigured()
     if not row.enabled:
         raise Disabled()
+    cache = components().credentials
+    found = cache.get(user_id, row.version)
+    if found is not None:
+        return found
     try:
         api_key = components().key_ring.decrypt(user_id, row.api_key_ciphertext)
     except KeyUnreadable:
         raise KeyNotReadable() from None
-    return Credentials(row.server_url, api_key, row.version)
+    found = Credentials(row.server_url, api_key, row.version)
+    cache.put(user_id, found)
+    return found
 
 
 def client_with(credentials: Credentials) -> ImmichClient:
