@@ -73,10 +73,11 @@ def build_components(config: Mapping[str, Any]) -> Components:
     from service.auth.revocation import DatabaseRevocations, RedisRevocations
     from service.crypto import KeyRing
     from service.immich.client import UpstreamLimits, Upstreams
-    from service.immich.settings import CredentialCache
+    from service.immich.settings import CredentialCache, live_versions
     from service.immich.url_policy import UrlPolicy, system_resolver
     from service.photos.search_cache import SearchCache
     from service.photos.shared_search_cache import SharedSearchCache
+    from service.photos.thumbnail_cache import ThumbnailCache
     from service.request_log import ContextExecutor
 
     try:
@@ -107,6 +108,9 @@ def build_components(config: Mapping[str, Any]) -> Components:
                       else SearchCache(ttl_seconds=cache_seconds)),
         revocations=RedisRevocations(redis) if redis else DatabaseRevocations(),
         credentials=CredentialCache(),
+        thumbnail_cache=(ThumbnailCache(Path(config["THUMBNAIL_CACHE_DIR"]), config["THUMBNAIL_CACHE_MB"] << 20,
+                                        live_versions=live_versions)
+                         if config["THUMBNAIL_CACHE_MB"] else None),
         redis=redis,
     )
 

@@ -1,6 +1,7 @@
 """The app's shared components, built once by the factory from the config and read through
 one typed accessor: the key ring, the Immich upstreams, the search page executor, the search
-cache, the revocation store, the decrypted credentials and the optional Redis client. Only types are imported here, so
+cache, the revocation store, the decrypted credentials, the thumbnail cache and the optional
+Redis client. Only types are imported here, so
 any layer may read the registry without importing the layers above it."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from service.immich.client import Upstreams
     from service.immich.settings import CredentialCache
     from service.photos.search_cache import RangeCache
+    from service.photos.thumbnail_cache import ThumbnailCache
 
 EXTENSION_KEY = "photo_atlas"
 
@@ -31,6 +33,7 @@ class Components:
     search_cache: RangeCache
     revocations: RevocationStore
     credentials: CredentialCache
+    thumbnail_cache: ThumbnailCache | None  # None when THUMBNAIL_CACHE_MB=0
     redis: Redis | None
 
     def install(self, app: Flask) -> None:
@@ -40,6 +43,8 @@ class Components:
         """Release threads, pooled connections and the Redis client (tests, shutdown)."""
         self.search_executor.shutdown(wait=False, cancel_futures=True)
         self.upstreams.close()
+        if self.thumbnail_cache is not None:
+            self.thumbnail_cache.close()
         if self.redis is not None:
             self.redis.close()
 

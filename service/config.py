@@ -126,6 +126,12 @@ def load_config(
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
 
+    cache_dir = setting("THUMBNAIL_CACHE_DIR") or str(instance_path / "thumbnails")
+    accel_redirect = setting("THUMBNAIL_ACCEL_REDIRECT") or None
+    if accel_redirect is not None and not (accel_redirect.startswith("/") and accel_redirect.endswith("/")):
+        raise ConfigError("THUMBNAIL_ACCEL_REDIRECT must be a path that starts and ends with /, "
+                          "such as /_thumbnail_cache/")
+
     access_minutes = _int("ACCESS_TOKEN_MINUTES", setting("ACCESS_TOKEN_MINUTES", "15") or "", minimum=1)
     refresh_days = _int("REFRESH_TOKEN_DAYS", setting("REFRESH_TOKEN_DAYS", "14") or "", minimum=1)
     cookie_secure = _bool("COOKIE_SECURE", setting("COOKIE_SECURE", "false") or "")
@@ -157,6 +163,9 @@ def load_config(
         ),
         "IMMICH_BREAKER_SECONDS": _float("IMMICH_BREAKER_SECONDS", setting("IMMICH_BREAKER_SECONDS", "30") or ""),
         "SEARCH_CACHE_SECONDS": _int("SEARCH_CACHE_SECONDS", setting("SEARCH_CACHE_SECONDS", "60") or ""),
+        "THUMBNAIL_CACHE_MB": _int("THUMBNAIL_CACHE_MB", setting("THUMBNAIL_CACHE_MB", "1024") or ""),
+        "THUMBNAIL_CACHE_DIR": cache_dir,
+        "THUMBNAIL_ACCEL_REDIRECT": accel_redirect,
         # Request bodies on /api are small JSON documents.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         # flask-jwt-extended

@@ -173,14 +173,15 @@ def start_gunicorn(request: pytest.FixtureRequest, env: dict[str, str], folder: 
     return server
 
 
-def nginx_conf(folder: Path, *, listen: int, app_port: int) -> str:
+def nginx_conf(folder: Path, *, listen: int, app_port: int, thumbnails: Path) -> str:
     """deploy/nginx.conf with our ports, inside a main configuration that keeps every path in folder."""
     site = (ROOT / "deploy" / "nginx.conf").read_text()
-    for original in ("server 127.0.0.1:8000;", "listen 80;", "/var/log/nginx/"):
+    for original in ("server 127.0.0.1:8000;", "listen 80;", "/var/log/nginx/", "/var/lib/photo-atlas/thumbnails/"):
         assert site.count(original) == 1, f"deploy/nginx.conf no longer has {original!r} once"
     site = (site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};")
             .replace("listen 80;", f"listen 127.0.0.1:{listen};")
-            .replace("/var/log/nginx/", f"{folder}/"))
+            .replace("/var/log/nginx/", f"{folder}/")
+            .replace("/var/lib/photo-atlas/thumbnails/", f"{thumbnails}/"))
     temp = "\n".join(f"    {kind}_temp_path {folder}/{kind};" for kind in
                      ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     return (
@@ -251,7 +252,8 @@ def production(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("production")
     # No search cache: every search reaches Immich, so its upstream log lines can be checked.
     env = production_env(folder, DATABASE_URL=f"sqlite:///{folder / 'atlas.db'}", TRUSTED_PROXIES="1",
-                         SEARCH_CACHE_SECONDS="0")
+                         SEARCH_CACHE_SECONDS="0", THUMBNAIL_CACHE_DIR=str(folder / "thumbnails"),
+                         THUMBNAIL_ACCEL_REDIRECT="/_thumbnail_cache/")
     migrate(env)
     server = start_gunicorn(request, env, folder, "gunicorn")
     server.wait_healthy()
@@ -285,7 +287,8 @@ def nginx(request, production, tmp_path_factory):
     folder = tmp_path_factory.mktemp("nginx")
     port = free_port()
     conf = folder / "nginx.conf"
-    conf.write_text(nginx_conf(folder, listen=port, app_port=int(production.url.rsplit(":", 1)[1])))
+    conf.write_text(nginx_conf(folder, listen=port, app_port=int(production.url.rsplit(":", 1)[1]),
+                               thumbnails=Path(production.env["THUMBNAIL_CACHE_DIR"])))
     proxy = Process("nginx", [str(NGINX), "-p", str(folder), "-e", str(folder / "error.log"),
                               "-c", str(conf), "-g", "daemon off;"],
                     base_env(), folder, url=f"http://127.0.0.1:{port}")
@@ -388,6 +391,24 @@ def test_an_original_streams_through_nginx_byte_for_byte(nginx, production, alic
     assert [(e["upstream_path"], e["outcome"]) for e in upstream] == [("assets", "200")]
 
 
+def test_a_cached_thumbnail_is_sent_by_nginx_with_immichs_etag(nginx, alice, fake):
+    photo = search(nginx.url, alice.token).json()["data"]["photos"][0]
+    url = nginx.url + photo["thumbnailUrl"]
+    direct = requests.get(f"{fake.url}/api/assets/{photo['id']}/thumbnail", headers={"x-api-key": ALICE_KEY},
+                          timeout=10)
+    for _ in range(2):  # a miss, then a hit; each handed to nginx's internal location
+        response = requests.get(url, headers=bearer(alice.token), timeout=10)
+        assert response.status_code == 200 and response.content == direct.content
+        assert response.headers["Content-Type"] == "image/webp"
+        assert response.headers["ETag"] == direct.headers["ETag"]
+        assert response.headers["Cache-Control"] == "private, max-age=3600"
+        assert "X-Accel-Redirect" not in response.headers
+    again = requests.get(url, headers={**bearer(alice.token), "If-None-Match": direct.headers["ETag"]}, timeout=10)
+    assert again.status_code == 304
+    assert requests.get(f"{nginx.url}/_thumbnail_cache/", timeout=10).status_code == 404
+    assert requests.get(url, timeout=10).status_code == 401
+
+
 def test_the_request_log_shows_the_client_address_nginx_reports(nginx, production):
     request_id = "via-nginx-" + uuid.uuid4().hex[:8]
     with requests.Session() as session:
@@ -425,10 +446,11 @@ def test_doctor_passes_a_good_production_configuration(production, alice):
     assert result.returncode == 0, result.stdout + result.stderr
     lines = doctor_lines(result)
     assert set(lines) == {"settings", "database", "migrations", "encryption keys", "stored API keys",
-                          "redis", "secrets", "cookies"}
+                          "redis", "thumbnail cache", "secrets", "cookies"}
     for name in ("settings", "migrations", "encryption keys", "stored API keys", "secrets"):
         assert lines[name].startswith("ok"), lines[name]
     assert "all 1 readable" in lines["stored API keys"]
+    assert lines["thumbnail cache"].startswith("ok") and "MiB of 1024 MiB" in lines["thumbnail cache"]
     # Production on SQLite and without Redis works for one instance, and is warned about.
     assert lines["database"].startswith("warn") and "PostgreSQL" in lines["database"]
     assert lines["cookies"].startswith("warn") and "COOKIE_SECURE" in lines["cookies"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.components import components
 from service.crypto import KeyUnreadable
@@ -103,6 +104,8 @@ def check_url(server_url: str) -> str:
 
 def save_settings(*, user_id: uuid.UUID, server_url: str, api_key: str, enabled: bool) -> None:
     """Check the URL, encrypt the key and store both, under a new version, in one row."""
+    old = get_settings(user_id)
+    retired = old.version if old else None
     values = {
         "user_id": user_id,
         "server_url": check_url(server_url),
@@ -121,13 +124,24 @@ def save_settings(*, user_id: uuid.UUID, server_url: str, api_key: str, enabled:
     )
     db.session.execute(statement)
     db.session.commit()
-    components().credentials.drop(user_id)
+    _forget(user_id, retired)
 
 
 def delete_settings(user_id: uuid.UUID) -> None:
+    old = get_settings(user_id)
+    retired = old.version if old else None
     db.session.execute(delete(ImmichConfig).where(ImmichConfig.user_id == user_id))
     db.session.commit()
-    components().credentials.drop(user_id)
+    _forget(user_id, retired)
+
+
+def _forget(user_id: uuid.UUID, retired_version: str | None) -> None:
+    """What was kept for the old settings goes with them: the decrypted key held in this
+    process, and the user's thumbnails on disk (shared by every process)."""
+    found = components()
+    found.credentials.drop(user_id)
+    if found.thumbnail_cache is not None:
+        found.thumbnail_cache.drop_user(str(user_id), retired_version)
 
 
 def credentials(user_id: uuid.UUID) -> Credentials:
@@ -148,6 +162,15 @@ def credentials(user_id: uuid.UUID) -> Credentials:
     found = Credentials(row.server_url, api_key, row.version)
     cache.put(user_id, found)
     return found
+
+
+def live_versions() -> set[tuple[str, str]] | None:
+    """(user id, version) of every stored configuration; None when the database cannot say."""
+    try:
+        rows = db.session.execute(select(ImmichConfig.user_id, ImmichConfig.version)).all()
+    except SQLAlchemyError:
+        return None
+    return {(str(user_id), version) for user_id, version in rows}
 
 
 def client_with(credentials: Credentials) -> ImmichClient:
