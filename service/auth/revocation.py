@@ -7,12 +7,16 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from redis import Redis
-from sqlalchemy import delete, exists, select
+from sqlalchemy import bindparam, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 
 from service.auth.accounts import get_user
 from service.extensions import db
 from service.models import RevokedSession, User
+
+# Built once: a signed-in request then only binds its two values.
+_SESSION_AND_USER = select(User, exists().where(RevokedSession.session_id == bindparam("sid"))).where(
+    User.id == bindparam("uid"))
 
 
 class RevocationStore(Protocol):
@@ -45,8 +49,7 @@ class DatabaseRevocations:
             key = uuid.UUID(user_id)
         except ValueError:
             return self.is_revoked(session_id), None
-        revoked = exists().where(RevokedSession.session_id == session_id)
-        row = db.session.execute(select(User, revoked).where(User.id == key)).first()
+        row = db.session.execute(_SESSION_AND_USER, {"sid": session_id, "uid": key}).first()
         # No user: the account is gone, which refuses the token whatever its session.
         return (bool(row[1]), row[0]) if row else (False, None)
 
