@@ -46,12 +46,15 @@ def open_thumbnail(*, owner_id: uuid.UUID, photo_id: str, size: str,
                    if_none_match: str | None) -> CachedThumbnail | UpstreamMedia:
     """The thumbnail from the cache on disk when it holds it, else from Immich (and kept)."""
     creds = settings.credentials(owner_id)
-    client = settings.client_with(creds)
+
+    def fetch(etag: str | None) -> UpstreamMedia:
+        return settings.client_with(creds).open_thumbnail(photo_id, size=size, if_none_match=etag)
+
     cache = components().thumbnail_cache
     key = ThumbnailKey(str(owner_id), creds.version, photo_id, size)
     if cache is None or not cache.usable or not key.is_safe():
-        return client.open_thumbnail(photo_id, size=size, if_none_match=if_none_match)
-    return cache.get_or_fetch(key, lambda etag: client.open_thumbnail(photo_id, size=size, if_none_match=etag))
+        return fetch(if_none_match)
+    return cache.get_or_fetch(key, fetch)
 
 
 def open_original(*, owner_id: uuid.UUID, photo_id: str, range_header: str | None,

@@ -38,7 +38,10 @@ TOUCH_AFTER = 60.0  # an entry's last use is written at most once a minute: a hi
 MAX_ENTRY_BYTES = 8 << 20  # a larger body is passed through, not kept
 BLOCK = 4096  # a file takes whole blocks on disk
 ENTRY_OVERHEAD = 512  # its index row and directory entry
-INDEX_ALLOWANCE = 288 << 10  # the index's write-ahead log (kept to 256 KiB) and shared memory (32 KiB)
+WAL_LIMIT = 256 << 10  # the index's write-ahead log is folded back into it past this size
+RESERVED = 96 << 10  # the index's shared memory (32 KiB), and files being written or removed
+BUSY_WAIT_MS = 2000  # how long a write waits for another to finish before giving up
+CHECKPOINT_WAIT_MS = 50
 EVICT_TO = 0.98  # an eviction frees a little more than needed, so the next write need not evict
 FLIGHT_WAIT = 30.0  # seconds a request waits for another fetching the same entry
 SWEEP_EVERY = 3600.0
@@ -185,10 +188,13 @@ class ThumbnailCache:
         self.root = root
         self.max_bytes = max_bytes
         self._live_versions = live_versions
-        self._budget = max(max_bytes // 2, max_bytes - INDEX_ALLOWANCE)  # for the entries themselves
+        # What the entries themselves may take: the rest is the index's log (its size at the
+        # time, subtracted on every write) and what is being written or removed at the moment.
+        self._budget = max(max_bytes // 2, max_bytes - RESERVED - max_bytes // 100)
         self._touch_after = touch_after
         self.flights = SingleFlight()
         self._local = threading.local()
+        self._log = root / f"{INDEX}-wal"
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._reported: set[tuple[str, str]] = set()
@@ -268,7 +274,9 @@ class ThumbnailCache:
             return media
         return self._store(key, media)
 
-    def _store(self, key: ThumbnailKey, media: UpstreamMedia) -> CachedThumbnail | UpstreamMedia:
+    def _store(self, key: ThumbnailKey, media: UpstreamMedia) -> UpstreamMedia:
+        """Reads the answer whole, keeps it, and serves it from memory: a failure to keep it
+        only means it is not kept."""
         chunks = media.chunks()
         read: list[bytes] = []
         length = 0
@@ -281,37 +289,33 @@ class ThumbnailCache:
         except ConnectionResetError:
             raise ImmichUnavailable("Immich stopped sending the thumbnail") from None
         served = _Buffered(media, read, iter(()))
-        path = key.file(secrets.token_hex(4))
+        token = secrets.token_hex(4)
+        path = key.file(token)
         try:
             self._write(path, read)
         except OSError as exc:
             self._report("write", exc)
             return served
         try:
-            evicted = self._index(key, path.rsplit(".", 1)[1], length, media)
+            evicted = self._index(key, token, length, media)
         except sqlite3.Error as exc:
             self._report("write", exc)
             evicted = None
-        if evicted is None:
-            self._remove([path])
-            return served
-        self._remove(evicted)
+        self._remove(evicted if evicted is not None else [path])
         self._maybe_sweep()
-        try:
-            handle = open(self.root / path, "rb")  # noqa: SIM115 - closed with the response
-        except OSError:
-            return served
-        headers = media.headers
-        return CachedThumbnail(handle, path, length, headers.get("Content-Type") or "application/octet-stream",
-                               headers.get("ETag"), headers.get("Last-Modified"), time.time())
+        return served
 
     def _write(self, path: str, chunks: list[bytes]) -> None:
         """The whole file under a temporary name, then moved into place in one step."""
         target = self.root / path
         temp = target.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}")
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(temp, "xb") as handle:
+            try:
+                handle = open(temp, "xb")  # noqa: SIM115 - closed below
+            except FileNotFoundError:  # the user's first entry under these settings
+                target.parent.mkdir(parents=True, exist_ok=True)
+                handle = open(temp, "xb")  # noqa: SIM115 - closed below
+            with handle:
                 handle.writelines(chunks)
             os.replace(temp, target)
         except OSError:
@@ -344,8 +348,9 @@ class ThumbnailCache:
             )
             evicted = [key.file(old[0])] if old else []
             total = db.execute("SELECT bytes FROM state").fetchone()[0]
-            if total > self._budget:
-                evicted += self._evict(db, total - int(self._budget * EVICT_TO), keep=key.name)
+            budget = max(self._budget // 4, self._budget - self._log_size())
+            if total > budget:
+                evicted += self._evict(db, total - int(budget * EVICT_TO), keep=key.name)
         return evicted
 
     @staticmethod
@@ -368,16 +373,39 @@ class ThumbnailCache:
             db.executemany("DELETE FROM entries WHERE key = ?", chosen)
         return files
 
+    def _log_size(self) -> int:
+        try:
+            return os.stat(self._log).st_size
+        except OSError:
+            return 0
+
+    def _trim_log(self) -> None:
+        """Folds the write-ahead log back into the index, and empties it, once it passes
+        WAL_LIMIT. Left to itself, SQLite restarts the log only at a moment no reader holds
+        it, which a busy server may never give: the log would grow without bound."""
+        if self._log_size() > WAL_LIMIT:
+            db = self._db()
+            try:
+                # It holds the writers back while it waits for readers: never for long.
+                db.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            except sqlite3.Error:
+                pass  # busy: the next write tries again
+            finally:
+                db.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
+
     def _touch(self, key: ThumbnailKey, now: float) -> None:
         try:
-            self._db().execute("UPDATE entries SET used_at = ? WHERE key = ?", (now, key.name))
+            with self._writing() as db:
+                db.execute("UPDATE entries SET used_at = ? WHERE key = ?", (now, key.name))
         except sqlite3.Error:
             pass  # busy: a later hit records the use
 
     def _confirmed(self, key: ThumbnailKey) -> None:
         now = time.time()
         try:
-            self._db().execute("UPDATE entries SET checked_at = ?, used_at = ? WHERE key = ?", (now, now, key.name))
+            with self._writing() as db:
+                db.execute("UPDATE entries SET checked_at = ?, used_at = ? WHERE key = ?", (now, now, key.name))
         except sqlite3.Error as exc:
             self._report("write", exc)
 
@@ -485,12 +513,17 @@ class ThumbnailCache:
         return True
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.root / INDEX, timeout=2.0, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(self.root / INDEX, timeout=BUSY_WAIT_MS / 1000, isolation_level=None,
+                             check_same_thread=False)
+        # Small pages (taken when the index is created): each write logs a few KiB, not tens.
+        db.execute("PRAGMA page_size = 1024")
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
-        # A small write-ahead log: it counts against the folder's size too (INDEX_ALLOWANCE).
-        db.execute("PRAGMA wal_autocheckpoint = 64")
-        db.execute("PRAGMA journal_size_limit = 262144")
+        # A small write-ahead log: it counts against the folder's size too (see _log_size).
+        # _trim_log checkpoints it; SQLite's own checkpoints after each commit would hold the
+        # checkpoint lock so often that those could hardly ever run.
+        db.execute("PRAGMA wal_autocheckpoint = 0")
+        db.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
         return db
 
     def _db(self) -> sqlite3.Connection:
@@ -511,6 +544,7 @@ class ThumbnailCache:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        self._trim_log()
 
     def _remove(self, paths: list[str]) -> None:
         for path in paths:
@@ -519,6 +553,8 @@ class ThumbnailCache:
 
     def _report(self, doing: str, exc: BaseException) -> None:
         """One log line per kind of failure and process: the cache is then bypassed, not fatal."""
+        if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return  # other writers were busy: only this one entry is not kept
         code = getattr(exc, "errno", None)
         reason = errno.errorcode.get(code, type(exc).__name__) if isinstance(code, int) else type(exc).__name__
         with self._lock:
