@@ -1,9 +1,11 @@
 // The photo viewer: a modal <dialog> showing one photo of a list at a time.
 import { ApiError, ensureSession, fetchImage, withSize } from "./api.js";
 import { formatTaken } from "./dates.js";
+import { Prefetcher } from "./prefetch.js";
 
 const SWIPE_MIN_PX = 50;
 const CACHE_SIZE = 8;
+const PREFETCHED = [2, 3, -1]; // beyond the next photo, which is preloaded whole below
 
 function formatCoordinates(photo) {
   if (typeof photo.latitude !== "number" || typeof photo.longitude !== "number") {
@@ -21,6 +23,7 @@ export class PhotoViewer {
     this.loadToken = 0;
     this.downloadConfirmed = false;
     this.cache = new Map(); // photo id -> blob: URL of its largest loaded image
+    this.prefetcher = new Prefetcher();
     const $ = (id) => dialog.querySelector(`#${id}`);
     this.title = $("viewer-title");
     this.counter = $("viewer-counter");
@@ -180,11 +183,18 @@ export class PhotoViewer {
 
   preloadNeighbours() {
     if (this.photos.length < 2) return;
-    const next = this.photos[(this.index + 1) % this.photos.length];
-    if (this.cache.has(next.id)) return;
-    fetchImage(withSize(next.thumbnailUrl, "preview"))
-      .then((url) => this.remember(next.id, url))
-      .catch(() => {});
+    const count = this.photos.length;
+    const current = this.photos[this.index];
+    const next = this.photos[(this.index + 1) % count];
+    if (!this.cache.has(next.id)) {
+      fetchImage(withSize(next.thumbnailUrl, "preview"))
+        .then((url) => this.remember(next.id, url))
+        .catch(() => {});
+    }
+    // A few more either side go to the browser's cache, so the steps after are quick too.
+    const near = PREFETCHED.map((step) => this.photos[(this.index + step + count) % count]);
+    const wanted = near.filter((photo) => photo !== current && photo !== next && !this.cache.has(photo.id));
+    this.prefetcher.want(wanted.map((photo) => withSize(photo.thumbnailUrl, "preview")));
   }
 
   onKey(event) {
@@ -223,6 +233,7 @@ export class PhotoViewer {
 
   onClose() {
     this.loadToken += 1;
+    this.prefetcher.cancel();
     const target = this.returnFocusTo;
     this.returnFocusTo = null;
     if (target && target.isConnected) target.focus();
