@@ -1,24 +1,36 @@
 """Measurement 4: thumbnails through Photo Atlas against the same thumbnails straight from
-the fake, with concurrent clients (one keep-alive session per thread) and no added latency."""
+the fake, with concurrent clients (one keep-alive session per thread) and no added latency:
+cold (every request a thumbnail the cache does not hold yet) and warm (all from the cache),
+then the cache's size bound under three times its size in writes."""
 
 from __future__ import annotations
 
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
 
-from bench.harness import AppServer, SignedInUser, cpu_seconds, new_session
+from bench.harness import AppServer, SignedInUser, cpu_seconds, new_session, register_and_sign_in
 from bench.stats import Row, check, median, ms, percentile
 
 REQUEST_TIMEOUT = 30.0
 ROUND_TIME_LIMIT = 90.0  # seconds for one round of every client
 ADDED_LATENCY_TARGET_MS = 2.0
-THROUGHPUT_TARGET = 0.7
+COLD_THROUGHPUT_TARGET = 0.7
+COLD_CPU_TARGET_MS = 1.5
+WARM_THROUGHPUT_TARGET = 1.5
+SINGLE_ADDED_TARGET_MS = 1.5
+BOUND_TARGET = 1.05
+WARM_IDS = 256
+BOUND_CACHE_MB = 4  # the cache whose bound is measured; three times this is written into it
+BOUND_TIME_LIMIT = 400.0
+
+Get = Callable[[requests.Session, str], requests.Response]
 
 
 @dataclass
@@ -26,36 +38,54 @@ class RoundResult:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     wall: float = 0.0
+    requests: int = 0  # timed and untimed, for the CPU per request
 
     @property
     def throughput(self) -> float:
         return len(self.latencies) / self.wall if self.wall > 0 else math.nan
 
 
-def _round(make_get: Callable[[requests.Session, str], requests.Response], ids: list[str], clients: int,
-           per_client: int) -> RoundResult:
+class Ids:
+    """Hands out asset ids: the warm set again and again, cold ones never twice."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.warm = ids[:WARM_IDS]
+        self._cold = iter(ids[WARM_IDS:])
+
+    def cold(self, count: int) -> list[str]:
+        taken = [asset_id for _, asset_id in zip(range(count), self._cold, strict=False)]
+        if len(taken) < count:
+            raise RuntimeError(f"the bench needs {count} more photos than the fake holds")
+        return taken
+
+
+def _round(get: Get, ids: list[str], clients: int, per_client: int,
+           time_limit: float = ROUND_TIME_LIMIT) -> RoundResult:
+    """Each client first opens its connection with an untimed request, then all start at once.
+    With at least clients * (per_client + 1) ids, no id is asked for twice."""
     result = RoundResult()
     lock = threading.Lock()
     started: list[float] = []
     barrier = threading.Barrier(clients, action=lambda: started.append(time.perf_counter()))
-    deadline = time.monotonic() + ROUND_TIME_LIMIT
+    deadline = time.monotonic() + time_limit
     finished: list[float] = []
 
     def client(index: int) -> None:
         session = new_session()
         latencies: list[float] = []
-        errors = 0
+        errors = sent = 0
         try:
-            # One untimed request opens the keep-alive connection.
-            make_get(session, ids[index % len(ids)]).close()
+            get(session, ids[(clients * per_client + index) % len(ids)]).close()
+            sent += 1
             barrier.wait(timeout=30)
             for i in range(per_client):
                 if time.monotonic() > deadline:
                     break
                 asset_id = ids[(index * per_client + i) % len(ids)]
                 t0 = time.perf_counter()
+                sent += 1
                 try:
-                    response = make_get(session, asset_id)
+                    response = get(session, asset_id)
                     body = response.content
                     ok = response.status_code == 200 and len(body) > 0
                 except requests.RequestException:
@@ -73,6 +103,7 @@ def _round(make_get: Callable[[requests.Session, str], requests.Response], ids: 
             with lock:
                 result.latencies.extend(latencies)
                 result.errors += errors
+                result.requests += sent
                 finished.append(end)
 
     threads = [threading.Thread(target=client, args=(i,), daemon=True, name=f"bench-thumb-{i}")
@@ -80,89 +111,228 @@ def _round(make_get: Callable[[requests.Session, str], requests.Response], ids: 
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(ROUND_TIME_LIMIT + 40)
+        thread.join(time_limit + 40)
     if started and finished:
         result.wall = max(finished) - started[0]
     return result
 
 
+@dataclass
+class Side:
+    rounds: list[RoundResult] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+
+    @property
+    def median_ms(self) -> float:
+        return ms(median([median(r.latencies) for r in self.rounds]))
+
+    @property
+    def p90_ms(self) -> float:
+        return ms(median([percentile(r.latencies, 90) for r in self.rounds]))
+
+    @property
+    def throughput(self) -> float:
+        return median([r.throughput for r in self.rounds])
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.rounds)
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        sent = sum(r.requests for r in self.rounds)
+        return self.cpu_seconds / sent * 1000 if sent else math.nan
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "median_ms_per_round": [round(ms(median(r.latencies)), 3) for r in self.rounds],
+            "p90_ms_per_round": [round(ms(percentile(r.latencies, 90)), 3) for r in self.rounds],
+            "throughput_per_round": [round(r.throughput, 1) for r in self.rounds],
+            "requests_per_round": [len(r.latencies) for r in self.rounds],
+            "errors": self.errors,
+            "worker_cpu_ms_per_request": round(self.cpu_ms_per_request, 3),
+        }
+
+
+def _side_by_side(direct: Get, proxied: Get, ids_of_round: Callable[[], list[str]], workers: list[int], *,
+                  clients: int, per_client: int, rounds: int) -> tuple[Side, Side]:
+    """Rounds of both, alternating which goes first; the same ids for both sides of a round."""
+    direct_side, proxied_side = Side(), Side()
+    for index in range(rounds):
+        ids = ids_of_round()
+        order = [(direct_side, direct), (proxied_side, proxied)]
+        for side, get in order[::-1] if index % 2 else order:
+            before = cpu_seconds(workers)
+            side.rounds.append(_round(get, ids, clients, per_client))
+            side.cpu_seconds += cpu_seconds(workers) - before
+    return direct_side, proxied_side
+
+
 def run(*, fake: Any, app: AppServer, user: SignedInUser, key: str, ids: list[str], clients: int, per_client: int,
         rounds: int, single_client_requests: int) -> list[Row]:
     fake.latency = 0.0
+    pool = Ids(ids)
+    workers = app.worker_pids()
+    direct, proxied = _getters(fake.url, key, user)
+    per_round = clients * (per_client + 1)
 
+    cold_direct, cold = _side_by_side(direct, proxied, lambda: pool.cold(per_round), workers,
+                                      clients=clients, per_client=per_client, rounds=rounds)
+    _warm_up(proxied, pool.warm)
+    warm_direct, warm = _side_by_side(direct, proxied, lambda: pool.warm, workers,
+                                      clients=clients, per_client=per_client, rounds=rounds)
+    # One client alone: the proxy's own cost per request, without queueing.
+    single_ids = pool.cold(single_client_requests + 1)
+    single = {
+        "cold": _side_by_side(direct, proxied, lambda: single_ids, workers, clients=1,
+                              per_client=single_client_requests, rounds=1),
+        "warm": _side_by_side(direct, proxied, lambda: pool.warm, workers, clients=1,
+                              per_client=single_client_requests, rounds=1),
+    }
+    fake.clear_requests()
+    return _rows(clients, per_client, rounds, cold_direct, cold, warm_direct, warm, single)
+
+
+def _getters(fake_url: str, key: str, user: SignedInUser) -> tuple[Get, Get]:
     def direct(session: requests.Session, asset_id: str) -> requests.Response:
-        return session.get(f"{fake.url}/api/assets/{asset_id}/thumbnail", params={"size": "thumbnail"},
+        return session.get(f"{fake_url}/api/assets/{asset_id}/thumbnail", params={"size": "thumbnail"},
                            headers={"x-api-key": key}, timeout=REQUEST_TIMEOUT)
 
     def proxied(session: requests.Session, asset_id: str) -> requests.Response:
         return session.get(f"{user.base_url}/api/users/me/immich/photos/{asset_id}/thumbnail",
                            headers=user.headers, timeout=REQUEST_TIMEOUT)
 
-    direct_rounds: list[RoundResult] = []
-    proxied_rounds: list[RoundResult] = []
-    workers = app.worker_pids()
-    worker_cpu = 0.0
-    for index in range(rounds):
-        order = (("direct", direct), ("proxied", proxied))
-        if index % 2:
-            order = order[::-1]
-        for name, get in order:
-            cpu_before = cpu_seconds(workers)
-            outcome = _round(get, ids, clients, per_client)
-            if name == "proxied":
-                worker_cpu += cpu_seconds(workers) - cpu_before
-            (direct_rounds if name == "direct" else proxied_rounds).append(outcome)
-        fake.clear_requests()
-    proxied_requests = sum(len(r.latencies) + r.errors + clients for r in proxied_rounds)  # + warm-ups
-    cpu_per_request_ms = worker_cpu / proxied_requests * 1000 if proxied_requests else math.nan
+    return direct, proxied
 
-    # One client alone: the proxy's own cost per request, without queueing.
-    single = {name: _round(get, ids, 1, single_client_requests)
-              for name, get in (("direct", direct), ("proxied", proxied))}
-    fake.clear_requests()
 
-    def summary(results: list[RoundResult]) -> dict[str, Any]:
-        return {
-            "median_ms_per_round": [round(ms(median(r.latencies)), 3) for r in results],
-            "p90_ms_per_round": [round(ms(percentile(r.latencies, 90)), 3) for r in results],
-            "throughput_per_round": [round(r.throughput, 1) for r in results],
-            "requests_per_round": [len(r.latencies) for r in results],
-            "errors": sum(r.errors for r in results),
-        }
+def _warm_up(proxied: Get, ids: list[str]) -> None:
+    session = new_session()
+    for asset_id in ids:
+        proxied(session, asset_id).close()
+    session.close()
 
-    pa_median = ms(median([median(r.latencies) for r in proxied_rounds]))
-    direct_median = ms(median([median(r.latencies) for r in direct_rounds]))
-    pa_tput = median([r.throughput for r in proxied_rounds])
-    direct_tput = median([r.throughput for r in direct_rounds])
-    pa_p90 = ms(median([percentile(r.latencies, 90) for r in proxied_rounds]))
-    direct_p90 = ms(median([percentile(r.latencies, 90) for r in direct_rounds]))
-    added = pa_median - direct_median
-    ratio = pa_tput / direct_tput if direct_tput else math.nan
-    errors = sum(r.errors for r in proxied_rounds + direct_rounds)
+
+def _rows(clients: int, per_client: int, rounds: int, cold_direct: Side, cold: Side, warm_direct: Side, warm: Side,
+          single: dict[str, tuple[Side, Side]]) -> list[Row]:
     details = {
-        "clients": clients,
-        "requests_per_client": per_client,
-        "rounds": rounds,
-        "photo_atlas": summary(proxied_rounds),
-        "direct": summary(direct_rounds),
-        "p90_ms": {"photo_atlas": round(pa_p90, 3), "direct": round(direct_p90, 3)},
-        "single_client": {name: summary([r]) for name, r in single.items()},
-        "worker_cpu_ms_per_request": round(cpu_per_request_ms, 3),
+        "clients": clients, "requests_per_client": per_client, "rounds": rounds,
+        "cold": {"photo_atlas": cold.summary(), "direct": cold_direct.summary()},
+        "warm": {"photo_atlas": warm.summary(), "direct": warm_direct.summary()},
+        "single_client": {kind: {"photo_atlas": pa.summary(), "direct": d.summary()}
+                          for kind, (d, pa) in single.items()},
     }
-    single_pa = ms(median(single["proxied"].latencies))
-    single_direct = ms(median(single["direct"].latencies))
+    errors = cold.errors + warm.errors + cold_direct.errors + warm_direct.errors
+    cold_ratio = cold.throughput / cold_direct.throughput if cold_direct.throughput else math.nan
+    warm_ratio = warm.throughput / warm_direct.throughput if warm_direct.throughput else math.nan
+    warm_added = warm.median_ms - warm_direct.median_ms
+    (single_cold_direct, single_cold), (single_warm_direct, single_warm) = single["cold"], single["warm"]
+    single_cold_added = single_cold.median_ms - single_cold_direct.median_ms
+    note = (f"thumbnails: {clients} clients x {per_client} requests x {rounds} rounds per side, fake latency 0; "
+            f"cold: every request a thumbnail not cached yet, p90 {cold.p90_ms:.1f} ms via Photo Atlas, "
+            f"{cold_direct.p90_ms:.1f} ms direct; warm: {WARM_IDS} thumbnails all cached, p90 {warm.p90_ms:.1f} ms, "
+            f"{warm_direct.p90_ms:.1f} ms direct; {errors} errors; gunicorn workers used {cold.cpu_ms_per_request:.2f} "
+            f"ms of CPU per cold request, {warm.cpu_ms_per_request:.2f} ms per warm one")
     return [
-        Row("thumbnail_latency", f"thumbnail median latency, {clients} clients (ms)", "ms",
-            photo_atlas=pa_median, baseline=direct_median, value=added, value_label="diff",
-            target=f"<= +{ADDED_LATENCY_TARGET_MS:g} ms",
-            met=bool(check(added, "<=", ADDED_LATENCY_TARGET_MS)) and errors == 0, details=details,
-            note=(f"thumbnails: {clients} clients x {per_client} requests x {rounds} rounds per side, fake "
-                  f"latency 0; p90 {pa_p90:.1f} ms via Photo Atlas, {direct_p90:.1f} ms direct; "
-                  f"{errors} errors; gunicorn workers used {cpu_per_request_ms:.2f} ms of CPU per request")),
-        Row("thumbnail_throughput", "thumbnail throughput (req/s)", "req/s",
-            photo_atlas=pa_tput, baseline=direct_tput, value=ratio, value_label="ratio",
-            target=f">= {THROUGHPUT_TARGET:g}", met=check(ratio, ">=", THROUGHPUT_TARGET)),
-        Row("thumbnail_latency_single", "  thumbnail median latency, 1 client (ms)", "ms",
-            photo_atlas=single_pa, baseline=single_direct, value=single_pa - single_direct, value_label="diff",
+        Row("thumbnail_cold_throughput", f"thumbnails not cached, {clients} clients (req/s)", "req/s",
+            photo_atlas=cold.throughput, baseline=cold_direct.throughput, value=cold_ratio, value_label="ratio",
+            target=f">= {COLD_THROUGHPUT_TARGET:g}",
+            met=bool(check(cold_ratio, ">=", COLD_THROUGHPUT_TARGET)) and errors == 0,
+            details=details, note=note),
+        Row("thumbnail_cold_cpu", "  worker CPU per uncached thumbnail (ms)", "ms",
+            photo_atlas=cold.cpu_ms_per_request, baseline=None, value=cold.cpu_ms_per_request, value_label="value",
+            target=f"<= {COLD_CPU_TARGET_MS:g} ms", met=check(cold.cpu_ms_per_request, "<=", COLD_CPU_TARGET_MS)),
+        Row("thumbnail_cold_latency", f"  median latency not cached, {clients} clients (ms)", "ms",
+            photo_atlas=cold.median_ms, baseline=cold_direct.median_ms, value=cold.median_ms - cold_direct.median_ms,
+            value_label="diff", target="info", met=None),
+        Row("thumbnail_warm_throughput", f"thumbnails cached, {clients} clients (req/s)", "req/s",
+            photo_atlas=warm.throughput, baseline=warm_direct.throughput, value=warm_ratio, value_label="ratio",
+            target=f">= {WARM_THROUGHPUT_TARGET:g}", met=check(warm_ratio, ">=", WARM_THROUGHPUT_TARGET)),
+        Row("thumbnail_warm_latency", f"  median latency cached, {clients} clients (ms)", "ms",
+            photo_atlas=warm.median_ms, baseline=warm_direct.median_ms, value=warm_added, value_label="diff",
+            target=f"<= +{ADDED_LATENCY_TARGET_MS:g} ms", met=check(warm_added, "<=", ADDED_LATENCY_TARGET_MS)),
+        Row("thumbnail_warm_cpu", "  worker CPU per cached thumbnail (ms)", "ms",
+            photo_atlas=warm.cpu_ms_per_request, baseline=None, value=warm.cpu_ms_per_request, value_label="value",
             target="info", met=None),
+        Row("thumbnail_single_cold", "thumbnail median latency, 1 client, not cached (ms)", "ms",
+            photo_atlas=single_cold.median_ms, baseline=single_cold_direct.median_ms, value=single_cold_added,
+            value_label="diff", target=f"<= +{SINGLE_ADDED_TARGET_MS:g} ms",
+            met=check(single_cold_added, "<=", SINGLE_ADDED_TARGET_MS)),
+        Row("thumbnail_single_warm", "  thumbnail median latency, 1 client, cached (ms)", "ms",
+            photo_atlas=single_warm.median_ms, baseline=single_warm_direct.median_ms,
+            value=single_warm.median_ms - single_warm_direct.median_ms, value_label="diff", target="info", met=None),
     ]
+
+
+# ------------------------------------------------------------------ the size bound
+
+
+def folder_bytes(root: Path) -> int:
+    """What the folder takes on disk: every file and folder in it, the index included."""
+    total = 0
+    for path in _walk(root):
+        try:
+            total += path.lstat().st_blocks * 512
+        except OSError:
+            continue  # evicted while walking
+    return total
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    try:
+        children = list(root.iterdir())
+    except OSError:
+        return
+    for child in children:
+        yield child
+        if child.is_dir() and not child.is_symlink():
+            yield from _walk(child)
+
+
+def run_bound(*, fake_url: str, key: str, ids: list[str], clients: int) -> list[Row]:
+    """A second Photo Atlas whose cache holds BOUND_CACHE_MB, sent three times that in new
+    thumbnails by `clients` at once (both gunicorn workers writing), its folder measured
+    all along and at the end."""
+    limit = BOUND_CACHE_MB << 20
+    sample = requests.get(f"{fake_url}/api/assets/{ids[0]}/thumbnail", headers={"x-api-key": key},
+                          timeout=REQUEST_TIMEOUT).content
+    on_disk = -(-len(sample) // 4096) * 4096  # what one thumbnail takes, at the least
+    per_client = math.ceil(3 * limit / on_disk / clients)
+    batch = ids[:clients * (per_client + 1)]
+    if len(batch) < clients * (per_client + 1):
+        raise RuntimeError("the bench needs more photos to fill the cache three times")
+    app = AppServer(extra_env={"ACCESS_TOKEN_MINUTES": "120", "THUMBNAIL_CACHE_MB": str(BOUND_CACHE_MB)})
+    peak = [0]
+    done = threading.Event()
+    try:
+        app.start()
+        user = register_and_sign_in(app.url)
+        user.save_immich_config(fake_url, key)
+        _, proxied = _getters(fake_url, key, user)
+        folder = app.workdir / "instance" / "thumbnails"
+
+        def watch() -> None:
+            while not done.wait(0.25):
+                peak[0] = max(peak[0], folder_bytes(folder))
+
+        watcher = threading.Thread(target=watch, daemon=True, name="bench-cache-watch")
+        watcher.start()
+        result = _round(proxied, batch, clients, per_client, time_limit=BOUND_TIME_LIMIT)
+        done.set()
+        watcher.join(10)
+        if result.errors:
+            raise RuntimeError(f"{result.errors} thumbnail requests failed while filling the cache")
+        used = folder_bytes(folder)
+    finally:
+        done.set()
+        app.stop()
+    worst = max(used, peak[0])
+    ratio = worst / limit
+    written = result.requests * on_disk / limit
+    return [Row("thumbnail_cache_bound", f"thumbnail cache of {BOUND_CACHE_MB} MiB, 3x its size written (MiB)",
+                "MB", photo_atlas=worst / (1 << 20), baseline=BOUND_CACHE_MB, value=ratio, value_label="ratio",
+                target=f"<= {BOUND_TARGET:g}", met=bool(check(ratio, "<=", BOUND_TARGET)) and written >= 3,
+                details={"limit_bytes": limit, "at_end_bytes": used, "peak_bytes": peak[0],
+                         "thumbnails_written": result.requests, "bytes_written_at_least": result.requests * on_disk},
+                note=(f"cache bound: {result.requests} new thumbnails ({written:.1f}x the "
+                      f"bound) from {clients} clients into a {BOUND_CACHE_MB} MiB cache; its folder (files, index "
+                      f"and folders) peaked at {peak[0] / (1 << 20):.2f} MiB, ended at {used / (1 << 20):.2f} MiB"))]

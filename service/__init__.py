@@ -91,12 +91,14 @@ def build_components(config: Mapping[str, Any]) -> Components:
     from service.auth.revocation import DatabaseRevocations
     from service.crypto import KeyRing
     from service.immich.client import UpstreamLimits, Upstreams
+    from service.immich.settings import CredentialCache, live_versions
     from service.immich.url_policy import UrlPolicy, system_resolver
     from service.library.sync import IndexSettings, IndexSyncer
     from service.photos.map_data import ColumnsCache
     from service.photos.page_pool import PagePool
     from service.photos.search_cache import SearchCache
     from service.photos.shared_search_cache import SharedSearchCache
+    from service.photos.thumbnail_cache import ThumbnailCache
     from service.shared_redis import connect_redis
 
     try:
@@ -130,6 +132,10 @@ def build_components(config: Mapping[str, Any]) -> Components:
         search_cache=(SharedSearchCache(redis, ttl_seconds=cache_seconds, fallback=local_cache) if redis
                       else local_cache),
         revocations=DatabaseRevocations(),
+        credentials=CredentialCache(),
+        thumbnail_cache=(ThumbnailCache(Path(config["THUMBNAIL_CACHE_DIR"]), config["THUMBNAIL_CACHE_MB"] << 20,
+                                        live_versions=live_versions)
+                         if config["THUMBNAIL_CACHE_MB"] else None),
         redis=redis,
         index_syncer=IndexSyncer(IndexSettings(
             enabled=config["INDEX_ENABLED"],

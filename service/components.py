@@ -1,7 +1,8 @@
 """The app's shared components, built once by the factory from the config and read through
 one typed accessor: the key ring, the Immich upstreams, the search page executor, the search
-cache, the revocation store and the optional Redis client (a service.shared_redis.GuardedRedis:
-short timeouts and a circuit breaker). Only types are imported here, so
+cache, the revocation store, the decrypted credentials, the thumbnail cache and the optional
+Redis client (a service.shared_redis.GuardedRedis: short timeouts and a circuit breaker). Only
+types are imported here, so
 any layer may read the registry without importing the layers above it."""
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ if TYPE_CHECKING:
     from service.auth.revocation import RevocationStore
     from service.crypto import KeyRing
     from service.immich.client import Upstreams
+    from service.immich.settings import CredentialCache
     from service.library.sync import IndexSyncer
     from service.photos.map_data import ColumnsCache
     from service.photos.page_pool import PagePool
     from service.photos.search_cache import RangeCache
+    from service.photos.thumbnail_cache import ThumbnailCache
 
 EXTENSION_KEY = "photo_atlas"
 
@@ -32,6 +35,8 @@ class Components:
     search_executor: PagePool
     search_cache: RangeCache
     revocations: RevocationStore
+    credentials: CredentialCache
+    thumbnail_cache: ThumbnailCache | None  # None when THUMBNAIL_CACHE_MB=0
     redis: Redis | None
     index_syncer: IndexSyncer
     map_columns: ColumnsCache
@@ -44,6 +49,8 @@ class Components:
         self.search_executor.shutdown(wait=False, cancel_futures=True)
         self.index_syncer.close()
         self.upstreams.close()
+        if self.thumbnail_cache is not None:
+            self.thumbnail_cache.close()
         if self.redis is not None:
             self.redis.close()
 

@@ -161,6 +161,11 @@ def load_config(
 
     registration_limit = setting("REGISTRATION_RATE_LIMIT", "100 per hour") or ""
     _rate_limit("REGISTRATION_RATE_LIMIT", registration_limit)  # checked here; flask-limiter reads the text
+    cache_dir = setting("THUMBNAIL_CACHE_DIR") or str(instance_path / "thumbnails")
+    accel_redirect = setting("THUMBNAIL_ACCEL_REDIRECT") or None
+    if accel_redirect is not None and not (accel_redirect.startswith("/") and accel_redirect.endswith("/")):
+        raise ConfigError("THUMBNAIL_ACCEL_REDIRECT must be a path that starts and ends with /, "
+                          "such as /_thumbnail_cache/")
 
     access_minutes = _int("ACCESS_TOKEN_MINUTES", setting("ACCESS_TOKEN_MINUTES", "15") or "", minimum=1)
     refresh_days = _int("REFRESH_TOKEN_DAYS", setting("REFRESH_TOKEN_DAYS", "14") or "", minimum=1)
@@ -210,6 +215,9 @@ def load_config(
         "SHARE_RATE_LIMIT": setting("SHARE_RATE_LIMIT", "60 per minute"),
         "SHARE_MEDIA_RATE_LIMIT": setting("SHARE_MEDIA_RATE_LIMIT", "600 per minute"),
         "SHARE_UNLOCK_RATE_LIMIT": setting("SHARE_UNLOCK_RATE_LIMIT", "10 per 15 minutes"),
+        "THUMBNAIL_CACHE_MB": _int("THUMBNAIL_CACHE_MB", setting("THUMBNAIL_CACHE_MB", "1024") or ""),
+        "THUMBNAIL_CACHE_DIR": cache_dir,
+        "THUMBNAIL_ACCEL_REDIRECT": accel_redirect,
         # Request bodies on /api are small JSON documents.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         # flask-jwt-extended

@@ -6,6 +6,7 @@ which setting or command fixes it.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import uuid
 from collections.abc import Callable
@@ -151,6 +152,22 @@ def check_redis(app: Flask) -> Check:
     return Check("redis", True, "reachable")
 
 
+def check_thumbnail_cache(app: Flask) -> Check:
+    cache = components(app).thumbnail_cache
+    if cache is None:
+        return Check("thumbnail cache", True, "off (THUMBNAIL_CACHE_MB=0): every thumbnail comes from Immich")
+    if not cache.usable:
+        return Check("thumbnail cache", True, "its folder cannot be written: check THUMBNAIL_CACHE_DIR "
+                     "(thumbnails are proxied without it)", warning=True)
+    try:
+        used, entries = cache.usage()
+    except sqlite3.Error as exc:
+        return Check("thumbnail cache", True, f"its index cannot be read ({type(exc).__name__}): "
+                     "check THUMBNAIL_CACHE_DIR", warning=True)
+    limit = app.config["THUMBNAIL_CACHE_MB"]
+    return Check("thumbnail cache", True, f"{used / (1 << 20):.1f} MiB of {limit} MiB in {entries} thumbnail(s)")
+
+
 def check_secrets(app: Flask) -> Check:
     if not app.config["PRODUCTION"]:
         return Check("secrets", True, "development: generated into the instance folder")
@@ -179,6 +196,7 @@ CHECKS: tuple[Callable[[Flask], Check], ...] = (
     check_encryption,
     check_stored_keys,
     check_redis,
+    check_thumbnail_cache,
     check_secrets,
     check_cookies,
 )

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text, Uuid
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -34,6 +34,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default="USER")
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Loaded with the user in one read (a LEFT JOIN): a signed-in request that needs the
+    # Immich settings, a thumbnail above all, then reads the database only once.
+    immich_config: Mapped[ImmichConfig | None] = relationship(lazy="joined", viewonly=True)
 
     def to_dict(self) -> dict[str, str | None]:
         return {"id": str(self.id), "email": self.email, "name": self.name, "role": self.role}

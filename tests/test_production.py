@@ -202,7 +202,7 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
 
 
 def nginx_conf(folder: Path, *, listen: int, tls_listen: int, app_port: int | None = None,
-               upstreams: list[str] | None = None) -> str:
+               upstreams: list[str] | None = None, thumbnails: Path | None = None) -> str:
     """deploy/nginx.conf with our ports and a certificate of our own, inside a main
     configuration that keeps every path in folder. `upstreams` replaces the instance line."""
     site = (ROOT / "deploy" / "nginx.conf").read_text()
@@ -214,6 +214,7 @@ def nginx_conf(folder: Path, *, listen: int, tls_listen: int, app_port: int | No
         "listen 443 ssl;": f"listen 127.0.0.1:{tls_listen} ssl;",
         "/etc/ssl/certs/photo-atlas.pem": str(cert),
         "/etc/ssl/private/photo-atlas.key": str(key),
+        "/var/lib/photo-atlas/thumbnails/": f"{thumbnails or folder / 'thumbnails'}/",
     }
     for original, ours in replacements.items():
         assert site.count(original) == 1, f"deploy/nginx.conf no longer has {original!r} once"
@@ -306,7 +307,8 @@ def production(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("production")
     # No search cache: every search reaches Immich, so its upstream log lines can be checked.
     env = production_env(folder, DATABASE_URL=f"sqlite:///{folder / 'atlas.db'}", TRUSTED_PROXIES="1",
-                         SEARCH_CACHE_SECONDS="0")
+                         SEARCH_CACHE_SECONDS="0", THUMBNAIL_CACHE_DIR=str(folder / "thumbnails"),
+                         THUMBNAIL_ACCEL_REDIRECT="/_thumbnail_cache/")
     migrate(env)
     server = start_gunicorn(request, env, folder, "gunicorn")
     server.wait_healthy()
@@ -336,7 +338,8 @@ def alice(production, fake):
 @pytest.fixture(scope="module")
 def nginx(request, production, tmp_path_factory):
     folder = tmp_path_factory.mktemp("nginx")
-    return start_nginx(request, folder, app_port=int(production.url.rsplit(":", 1)[1]))
+    return start_nginx(request, folder, app_port=int(production.url.rsplit(":", 1)[1]),
+                       thumbnails=Path(production.env["THUMBNAIL_CACHE_DIR"]))
 
 
 # ------------------------------------------------------------------ gunicorn
@@ -469,6 +472,24 @@ def test_an_original_streams_through_nginx_byte_for_byte(nginx, production, alic
     assert [(e["upstream_path"], e["outcome"]) for e in upstream] == [("assets", "200")]
 
 
+def test_a_cached_thumbnail_is_sent_by_nginx_with_immichs_etag(nginx, alice, fake):
+    photo = search(nginx.url, alice.token).json()["data"]["photos"][0]
+    url = nginx.url + photo["thumbnailUrl"]
+    direct = requests.get(f"{fake.url}/api/assets/{photo['id']}/thumbnail", headers={"x-api-key": ALICE_KEY},
+                          timeout=10)
+    for _ in range(2):  # a miss, then a hit; each handed to nginx's internal location
+        response = requests.get(url, headers=bearer(alice.token), timeout=10)
+        assert response.status_code == 200 and response.content == direct.content
+        assert response.headers["Content-Type"] == "image/webp"
+        assert response.headers["ETag"] == direct.headers["ETag"]
+        assert response.headers["Cache-Control"] == "private, max-age=3600"
+        assert "X-Accel-Redirect" not in response.headers
+    again = requests.get(url, headers={**bearer(alice.token), "If-None-Match": direct.headers["ETag"]}, timeout=10)
+    assert again.status_code == 304
+    assert requests.get(f"{nginx.url}/_thumbnail_cache/", timeout=10).status_code == 404
+    assert requests.get(url, timeout=10).status_code == 401
+
+
 def test_the_request_log_shows_the_client_address_nginx_reports(nginx, production):
     request_id = "via-nginx-" + uuid.uuid4().hex[:8]
     with requests.Session() as session:
@@ -547,10 +568,11 @@ def test_doctor_passes_a_good_production_configuration(production, alice):
     assert result.returncode == 0, result.stdout + result.stderr
     lines = doctor_lines(result)
     assert set(lines) == {"settings", "database", "migrations", "encryption keys", "stored API keys",
-                          "redis", "secrets", "cookies"}
+                          "redis", "thumbnail cache", "secrets", "cookies"}
     for name in ("settings", "migrations", "encryption keys", "stored API keys", "secrets"):
         assert lines[name].startswith("ok"), lines[name]
     assert "all 1 readable" in lines["stored API keys"]
+    assert lines["thumbnail cache"].startswith("ok") and "MiB of 1024 MiB" in lines["thumbnail cache"]
     # Production on SQLite and without Redis works for one instance, and is warned about.
     assert lines["database"].startswith("warn") and "PostgreSQL" in lines["database"]
     assert lines["cookies"].startswith("warn") and "COOKIE_SECURE" in lines["cookies"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g
 from flask_jwt_extended import JWTManager
 from flask_jwt_extended.default_callbacks import default_decode_key_callback
 from jwt.exceptions import InvalidTokenError, MissingRequiredClaimError
@@ -49,11 +50,17 @@ def _key_for_complete_tokens(header: dict[str, Any], claims: dict[str, Any]) -> 
 
 def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
     sid = payload.get("sid")
-    return not isinstance(sid, str) or components().revocations.is_revoked(sid)
+    if not isinstance(sid, str):
+        return True
+    # One read answers both: is the session revoked, and whose is it (the lookup below).
+    revoked, user = components().revocations.revoked_and_user(sid, str(payload.get("sub")))
+    g.session_user = (user,)
+    return revoked
 
 
 def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
-    return get_user(payload["sub"])
+    loaded: tuple[User | None] | None = g.pop("session_user", None)
+    return loaded[0] if loaded else get_user(payload["sub"])
 
 
 def _unauthorized(message: str) -> Any:

@@ -32,3 +32,4 @@ def revoke_session(claims: dict[str, Any]) -> None:
     refresh_lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
     issued = datetime.fromtimestamp(claims["iat"], UTC)
     components().revocations.revoke(claims["sid"], issued + refresh_lifetime)
+    components().credentials.drop(claims["sub"])  # the decrypted Immich key leaves memory too

@@ -7,18 +7,24 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager
+from urllib3 import BaseHTTPResponse, HTTPConnectionPool, HTTPSConnectionPool, PoolManager, Timeout
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.exceptions import NewConnectionError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 from urllib3.util import connection as urllib3_connection
 
 from service.errors import AppError
@@ -31,6 +37,8 @@ logging.getLogger("urllib3").setLevel(logging.WARNING)
 MAX_JSON_BYTES = 256 * 1024 * 1024
 E = TypeVar("E", bound=BaseException)
 MEDIA_CHUNK = 64 * 1024
+MEDIA_HEADERS = {"User-Agent": "photo-atlas", "Accept": "*/*", "Accept-Encoding": "identity"}
+_R = TypeVar("_R")
 
 
 class ImmichError(AppError):
@@ -147,14 +155,14 @@ class SearchPage:
 class UpstreamMedia:
     """An open upstream response whose body is streamed, never read whole."""
 
-    def __init__(self, response: requests.Response) -> None:
+    def __init__(self, response: BaseHTTPResponse) -> None:
         self._response = response
-        self.status = response.status_code
+        self.status = response.status
         self.headers: Mapping[str, str] = response.headers
 
     def chunks(self) -> Iterator[bytes]:
         try:
-            yield from self._response.raw.stream(MEDIA_CHUNK, decode_content=False)
+            yield from self._response.stream(MEDIA_CHUNK, decode_content=False)
         except (ProtocolError, ReadTimeoutError, OSError) as exc:
             log.warning("immich media stream cut", extra={"outcome": type(exc).__name__})
             # The response already promised its length: end it as a dropped connection, so
@@ -164,7 +172,13 @@ class UpstreamMedia:
             self.close()
 
     def close(self) -> None:
-        self._response.close()
+        response = self._response
+        left = response.length_remaining
+        if left is not None and left <= MEDIA_CHUNK:
+            response.drain_conn()  # a 304 or an error's short body: the connection stays pooled
+        elif not response.closed:
+            response.close()  # an unfinished stream: never read the rest of a large file
+        response.release_conn()
 
 
 # ---------------------------------------------------------------- connections pinned to
@@ -227,14 +241,13 @@ class _NoCookies(DefaultCookiePolicy):
         return False
 
 
-def _new_session(policy: UrlPolicy, resolver: Resolver, pool_size: int) -> requests.Session:
+def _new_session(adapter: PinnedAdapter) -> requests.Session:
     session = requests.Session()
     session.trust_env = False  # no proxy variables, no .netrc
     session.cookies.set_policy(_NoCookies())
     session.headers = requests.structures.CaseInsensitiveDict(
         {"User-Agent": "photo-atlas", "Accept": "application/json"}
     )
-    adapter = PinnedAdapter(policy, resolver, pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -261,8 +274,10 @@ class Upstreams:
         with self._lock:
             entry = self._entries.get(origin)
             if entry is None:
+                adapter = PinnedAdapter(self.policy, self.resolver, self._pool_size)
                 entry = _Upstream(
-                    session=_new_session(self.policy, self.resolver, self._pool_size),
+                    session=_new_session(adapter),
+                    media_pool=adapter.poolmanager.connection_from_url(origin),
                     slots=threading.BoundedSemaphore(self.max_concurrency),
                     breaker=CircuitBreaker(self.limits.breaker_failures, self.limits.breaker_seconds),
                 )
@@ -286,6 +301,9 @@ class _Upstream:
     """What all users of one Immich server share: connections, a concurrency cap, a breaker."""
 
     session: requests.Session
+    # The session's own pinned connection pool, which media GETs use directly: a thumbnail
+    # then costs no request preparation, hooks or cookie handling.
+    media_pool: HTTPConnectionPool
     slots: threading.BoundedSemaphore
     breaker: CircuitBreaker
 
@@ -295,9 +313,11 @@ class ImmichClient:
 
     def __init__(self, upstream: _Upstream, server_url: str, api_key: str, limits: UpstreamLimits) -> None:
         self._session = upstream.session
+        self._media_pool = upstream.media_pool
         self._slots = upstream.slots
         self._breaker = upstream.breaker
         self._base = server_url.rstrip("/") + "/api"
+        self._path_base = urlsplit(self._base).path
         self._api_key = api_key
         self._limits = limits
 
@@ -386,12 +406,20 @@ class ImmichClient:
 
     def _send(self, method: str, path: str, *, params: dict[str, str] | None = None,
               json_body: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
+        response, _ = self._watched(method, path, lambda: self._request(method, path, params, json_body, headers),
+                                    lambda response: response.status_code)
+        return response
+
+    def _watched(self, method: str, path: str, call: Callable[[], _R],
+                 status_of: Callable[[_R], int]) -> tuple[_R, int]:
+        """One upstream call under the circuit breaker, logged with its outcome."""
         self._breaker.before_call()
         started = time.monotonic()
         outcome = "error"
         try:
-            response = self._request(method, path, params, json_body, headers)
-            outcome = str(response.status_code)
+            response = call()
+            status = status_of(response)
+            outcome = str(status)
         except ImmichError as exc:
             outcome = type(exc).__name__
             if not isinstance(exc, ImmichAddressRefused):
@@ -403,11 +431,11 @@ class ImmichClient:
                 extra={"upstream_method": method, "upstream_path": path.split("/")[1],
                        "outcome": outcome, "duration_ms": round((time.monotonic() - started) * 1000, 1)},
             )
-        if response.status_code >= 500:
+        if status >= 500:
             self._breaker.failed()
         else:
             self._breaker.succeeded()
-        return response
+        return response, status
 
     def _request(self, method: str, path: str, params: dict[str, str] | None, json_body: Any,
                  headers: dict[str, str] | None) -> requests.Response:
@@ -441,7 +469,8 @@ class ImmichClient:
         started = time.monotonic()
         response = self._send(method, path, params=params, json_body=body)
         try:
-            self._raise_for_status(response, path)
+            self._raise_for_status(response.status_code, path,
+                                   lambda: response.raw.read(4096, decode_content=True))
             chunks = []
             received = 0
             for chunk in response.iter_content(MEDIA_CHUNK):
@@ -467,25 +496,41 @@ class ImmichClient:
             response.close()
 
     def _media(self, path: str, params: dict[str, str] | None, headers: dict[str, str]) -> UpstreamMedia:
-        response = self._send(
-            "GET", path, params=params, headers={"Accept": "*/*", "Accept-Encoding": "identity", **headers}
-        )
-        if response.status_code in (200, 206, 304, 416):
-            return UpstreamMedia(response)
+        url = self._path_base + path + ("?" + urlencode(params) if params else "")
+        headers = {**MEDIA_HEADERS, "x-api-key": self._api_key, **headers}
+        response, status = self._watched("GET", path, lambda: self._open_media(url, headers),
+                                         lambda response: response.status)
+        media = UpstreamMedia(response)
+        if status in (200, 206, 304, 416):
+            return media
         try:
-            self._raise_for_status(response, path)
+            self._raise_for_status(status, path, lambda: response.read(4096, decode_content=True))
         finally:
-            response.close()
-        raise ImmichUnavailable(f"Immich answered with an unexpected status {response.status_code}")
+            media.close()
+        raise ImmichUnavailable(f"Immich answered with an unexpected status {status}")
 
-    def _raise_for_status(self, response: requests.Response, path: str) -> None:
-        status = response.status_code
+    def _open_media(self, url: str, headers: dict[str, str]) -> BaseHTTPResponse:
+        try:
+            return self._media_pool.urlopen(
+                "GET", url, headers=headers, redirect=False, retries=False, preload_content=False,
+                decode_content=False, timeout=Timeout(connect=self._limits.connect, read=self._limits.read),
+            )
+        except AddressRefusedError:
+            raise ImmichAddressRefused() from None
+        except NewConnectionError:  # before ConnectTimeoutError: urllib3 makes it a subclass
+            raise ImmichUnavailable() from None
+        except (ConnectTimeoutError, ReadTimeoutError):
+            raise ImmichTimeout() from None
+        except (HTTPError, OSError):
+            raise ImmichUnavailable() from None
+
+    def _raise_for_status(self, status: int, path: str, body: Callable[[], bytes]) -> None:
         if 200 <= status < 300:
             return
         if status == 401:
             raise ImmichAuthError()
         if status == 403:
-            raise ImmichPermissionError(_missing_permission(response))
+            raise ImmichPermissionError(_missing_permission(body))
         if status == 404 or (status == 400 and "/assets/" in path):
             raise ImmichNotFound()
         if 300 <= status < 400:
@@ -515,11 +560,10 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return _cause(exc, kind) is not None
 
 
-def _missing_permission(response: requests.Response) -> str | None:
+def _missing_permission(body: Callable[[], bytes]) -> str | None:
     """Immich's 403 says `Missing required permission: asset.view`; keep only the name."""
     try:
-        raw = response.raw.read(4096, decode_content=True)
-        message = orjson.loads(raw).get("message", "")
+        message = orjson.loads(body()).get("message", "")
     except (ValueError, AttributeError, OSError, ProtocolError):
         return None
     if isinstance(message, str) and "permission:" in message:

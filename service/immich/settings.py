@@ -3,12 +3,16 @@ on every save."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.components import components
 from service.crypto import KeyUnreadable
@@ -47,7 +51,42 @@ class Credentials:
         return f"<Credentials {self.server_url}>"
 
 
+class CredentialCache:
+    """Decrypted credentials in this process's memory, so a thumbnail costs no decryption.
+
+    An entry answers only for its user and the settings version it was decrypted from. The
+    version comes with every signed-in request's one database read (the user and settings
+    are loaded together), so a save in any process makes the entry unused at once; a save,
+    delete or logout here drops it, and it is dropped after `ttl` seconds anyway.
+    """
+
+    def __init__(self, *, ttl: float = 60.0, max_users: int = 1024) -> None:
+        self._ttl = ttl
+        self._max_users = max_users
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[float, Credentials]] = OrderedDict()
+
+    def get(self, user_id: uuid.UUID | str, version: str) -> Credentials | None:
+        with self._lock:
+            found = self._entries.get(str(user_id))
+        if found is None or found[1].version != version or time.monotonic() - found[0] > self._ttl:
+            return None
+        return found[1]
+
+    def put(self, user_id: uuid.UUID | str, credentials: Credentials) -> None:
+        with self._lock:
+            self._entries[str(user_id)] = (time.monotonic(), credentials)
+            self._entries.move_to_end(str(user_id))
+            while len(self._entries) > self._max_users:
+                self._entries.popitem(last=False)
+
+    def drop(self, user_id: uuid.UUID | str) -> None:
+        with self._lock:
+            self._entries.pop(str(user_id), None)
+
+
 def get_settings(user_id: uuid.UUID) -> ImmichConfig | None:
+    # Usually no query: signing the request in loaded the user's settings with the user.
     return db.session.get(ImmichConfig, user_id)
 
 
@@ -65,6 +104,8 @@ def check_url(server_url: str) -> str:
 
 def save_settings(*, user_id: uuid.UUID, server_url: str, api_key: str, enabled: bool) -> None:
     """Check the URL, encrypt the key and store both, under a new version, in one row."""
+    old = get_settings(user_id)
+    retired = old.version if old else None
     values = {
         "user_id": user_id,
         "server_url": check_url(server_url),
@@ -83,6 +124,7 @@ def save_settings(*, user_id: uuid.UUID, server_url: str, api_key: str, enabled:
     )
     db.session.execute(statement)
     db.session.commit()
+    _forget(user_id, retired)
 
 
 def update_settings(
@@ -106,8 +148,20 @@ def update_settings(
 
 
 def delete_settings(user_id: uuid.UUID) -> None:
+    old = get_settings(user_id)
+    retired = old.version if old else None
     db.session.execute(delete(ImmichConfig).where(ImmichConfig.user_id == user_id))
     db.session.commit()
+    _forget(user_id, retired)
+
+
+def _forget(user_id: uuid.UUID, retired_version: str | None) -> None:
+    """What was kept for the old settings goes with them: the decrypted key held in this
+    process, and the user's thumbnails on disk (shared by every process)."""
+    found = components()
+    found.credentials.drop(user_id)
+    if found.thumbnail_cache is not None:
+        found.thumbnail_cache.drop_user(str(user_id), retired_version)
 
 
 def credentials(user_id: uuid.UUID) -> Credentials:
@@ -117,11 +171,26 @@ def credentials(user_id: uuid.UUID) -> Credentials:
         raise NotConfigured()
     if not row.enabled:
         raise Disabled()
+    cache = components().credentials
+    found = cache.get(user_id, row.version)
+    if found is not None:
+        return found
     try:
         api_key = components().key_ring.decrypt(user_id, row.api_key_ciphertext)
     except KeyUnreadable:
         raise KeyNotReadable() from None
-    return Credentials(row.server_url, api_key, row.version)
+    found = Credentials(row.server_url, api_key, row.version)
+    cache.put(user_id, found)
+    return found
+
+
+def live_versions() -> set[tuple[str, str]] | None:
+    """(user id, version) of every stored configuration; None when the database cannot say."""
+    try:
+        rows = db.session.execute(select(ImmichConfig.user_id, ImmichConfig.version)).all()
+    except SQLAlchemyError:
+        return None
+    return {(str(user_id), version) for user_id, version in rows}
 
 
 def client_with(credentials: Credentials) -> ImmichClient:

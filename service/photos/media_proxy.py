@@ -5,12 +5,15 @@ from __future__ import annotations
 import mimetypes
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 from urllib.parse import quote, unquote
 
-from flask import Response
+from flask import Response, request
 
 from service.errors import AppError
-from service.immich.client import UpstreamMedia
+from service.immich.client import MEDIA_CHUNK, UpstreamMedia
+from service.photos.thumbnail_cache import CachedThumbnail
 
 THUMBNAIL_CACHE = "private, max-age=3600"
 # Shown inline from our origin only when a browser cannot run them: raster images. Anything
@@ -19,6 +22,7 @@ INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", 
                           "image/heif"})
 CONFINED = {"Content-Disposition": "attachment", "Content-Security-Policy": "sandbox; default-src 'none'",
             "X-Content-Type-Options": "nosniff"}
+THUMBNAIL_HEADERS = {"Cache-Control": THUMBNAIL_CACHE, "Vary": "Cookie, Authorization"}
 
 
 class RangeNotSatisfiable(AppError):
@@ -46,18 +50,61 @@ def _etag_matches(if_none_match: str | None, etag: str | None) -> bool:
     return "*" in wanted or etag.removeprefix("W/") in wanted
 
 
-def thumbnail_response(media: UpstreamMedia, if_none_match: str | None) -> Response:
+def _not_modified(etag: str | None) -> Response:
+    response = Response(status=304)
+    response.headers.update(THUMBNAIL_HEADERS)
+    if etag:
+        response.headers["ETag"] = etag
+    return response
+
+
+def thumbnail_response(media: UpstreamMedia | CachedThumbnail, if_none_match: str | None,
+                       accel_redirect: str | None = None) -> Response:
+    if isinstance(media, CachedThumbnail):
+        return _cached_thumbnail(media, if_none_match, accel_redirect)
     etag = media.headers.get("ETag")
-    cache = {"Cache-Control": THUMBNAIL_CACHE, "Vary": "Cookie, Authorization"}
     if media.status == 304 or _etag_matches(if_none_match, etag):
         media.close()
-        response = Response(status=304)
-        response.headers.update(cache)
-        if etag:
-            response.headers["ETag"] = etag
-        return response
-    media_type = (media.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-    return _streamed(media, 200, cache if media_type in INLINE_TYPES else {**cache, **CONFINED})
+        return _not_modified(etag)
+    return _streamed(media, 200, THUMBNAIL_HEADERS if _inline(media.headers.get("Content-Type"))
+                     else {**THUMBNAIL_HEADERS, **CONFINED})
+
+
+def _inline(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().lower() in INLINE_TYPES
+
+
+def _cached_thumbnail(entry: CachedThumbnail, if_none_match: str | None, accel_redirect: str | None) -> Response:
+    """From the cache on disk: sent with sendfile by the server, or by nginx when
+    THUMBNAIL_ACCEL_REDIRECT names its internal location (deploy/nginx.conf)."""
+    if _etag_matches(if_none_match, entry.etag):
+        entry.close()
+        return _not_modified(entry.etag)
+    headers = {"Content-Type": entry.content_type, **THUMBNAIL_HEADERS,
+               **({} if _inline(entry.content_type) else CONFINED)}
+    if entry.etag:
+        headers["ETag"] = entry.etag
+    if entry.last_modified:
+        headers["Last-Modified"] = entry.last_modified
+    if accel_redirect:
+        entry.close()
+        return Response(status=200, headers={**headers, "X-Accel-Redirect": accel_redirect + quote(entry.path)})
+    response = Response(_file_body(entry.file), status=200, headers=headers, direct_passthrough=True)
+    response.content_length = entry.length
+    return response
+
+
+def _file_body(file: BinaryIO) -> Iterable[bytes]:
+    server_wrapper = request.environ.get("wsgi.file_wrapper")
+    if server_wrapper is not None:
+        return server_wrapper(file, MEDIA_CHUNK)  # the server sends it with sendfile, then closes it
+    return _read_to_end(file)
+
+
+def _read_to_end(file: BinaryIO) -> Iterator[bytes]:
+    with file:
+        while chunk := file.read(MEDIA_CHUNK):
+            yield chunk
 
 
 def download_response(media: UpstreamMedia, photo_id: str) -> Response:

@@ -18,6 +18,7 @@ from service.library import index_service
 from service.photos import map_data
 from service.photos.search import PhotoSet, SearchQuery, fetch_range, iso_utc
 from service.photos.search_cache import RangeKey
+from service.photos.thumbnail_cache import CachedThumbnail, ThumbnailKey
 
 THUMBNAIL_SIZES = ("thumbnail", "preview")
 
@@ -134,8 +135,18 @@ def map_photos(*, owner_id: uuid.UUID, query: map_data.MapQuery, url_prefix: str
 
 
 def open_thumbnail(*, owner_id: uuid.UUID, photo_id: str, size: str,
-                   if_none_match: str | None) -> UpstreamMedia:
-    return settings.client_for(owner_id).open_thumbnail(photo_id, size=size, if_none_match=if_none_match)
+                   if_none_match: str | None) -> CachedThumbnail | UpstreamMedia:
+    """The thumbnail from the cache on disk when it holds it, else from Immich (and kept)."""
+    creds = settings.credentials(owner_id)
+
+    def fetch(etag: str | None) -> UpstreamMedia:
+        return settings.client_with(creds).open_thumbnail(photo_id, size=size, if_none_match=etag)
+
+    cache = components().thumbnail_cache
+    key = ThumbnailKey(str(owner_id), creds.version, photo_id, size)
+    if cache is None or not cache.usable or not key.is_safe():
+        return fetch(if_none_match)
+    return cache.get_or_fetch(key, fetch)
 
 
 def open_original(*, owner_id: uuid.UUID, photo_id: str, range_header: str | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from flask_jwt_extended import jwt_required
 
 from service.auth.access import owner_of
@@ -66,7 +66,7 @@ def thumbnail(user_ref: str, photo_id: str) -> Any:
     if_none_match = request.headers.get("If-None-Match")
     media = photo_service.open_thumbnail(owner_id=owner.id, photo_id=parse_photo_id(photo_id), size=size,
                                          if_none_match=if_none_match)
-    return media_proxy.thumbnail_response(media, if_none_match)
+    return media_proxy.thumbnail_response(media, if_none_match, current_app.config["THUMBNAIL_ACCEL_REDIRECT"])
 
 
 @bp.get(PHOTOS_PATH + "/<photo_id>/download")

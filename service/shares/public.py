@@ -22,6 +22,7 @@ from service.models import Share
 from service.photos import photo_service
 from service.photos.geo import Circle, within_mask
 from service.photos.search import PhotoSet, SearchQuery
+from service.photos.thumbnail_cache import CachedThumbnail
 from service.shares.share_links import PRECISIONS, as_utc, token_hash, zones_of
 
 MAX_TOKEN_LENGTH = 64
@@ -207,7 +208,8 @@ def _member(share: Share, photo_id: str) -> None:
         raise SharePhotoNotFound()
 
 
-def open_thumbnail(*, share: Share, photo_id: str, size: str, if_none_match: str | None) -> UpstreamMedia:
+def open_thumbnail(*, share: Share, photo_id: str, size: str,
+                   if_none_match: str | None) -> UpstreamMedia | CachedThumbnail:
     _member(share, photo_id)
     try:
         return photo_service.open_thumbnail(owner_id=share.owner_id, photo_id=photo_id, size=size,
