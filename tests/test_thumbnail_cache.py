@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, text
 
+from fake_immich import ALICE_KEY, BOB_KEY
 from service.components import components
 from service.config import ConfigError
 from service.extensions import db
@@ -24,7 +25,6 @@ from service.immich.client import UpstreamLimits, Upstreams
 from service.immich.url_policy import UrlPolicy, system_resolver
 from service.photos.thumbnail_cache import TEMP_PREFIX, ThumbnailCache, ThumbnailKey
 from tests.conftest import Auth, dispose, error_of, make_app
-from tests.fake_immich import ALICE_KEY, BOB_KEY
 
 pytestmark = pytest.mark.usefixtures("fresh_fake")
 
