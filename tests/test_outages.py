@@ -104,11 +104,8 @@ def redis_server(tmp_path):
     server.stop()
 
 
-@pytest.fixture
-def site_on_redis(request, tmp_path, redis_server, fake):
-    """One production instance on SQLite and our own Redis, with alice signed up and Immich set."""
-    env = production_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'atlas.db'}", REDIS_URL=redis_server.url,
-                         REGISTRATION_OPEN="true")
+def site_with_alice(request, tmp_path, env, fake) -> tuple[Process, str]:
+    """A production instance with these settings, alice signed up and her Immich set; (it, her token)."""
     migrate(env)
     server = start_gunicorn(request, env, tmp_path, "atlas")
     server.wait_healthy()
@@ -117,6 +114,15 @@ def site_on_redis(request, tmp_path, redis_server, fake):
     assert registered.status_code == 201, registered.text
     token = login(server.url).json()["data"]["accessToken"]
     save_immich_config(server.url, token, fake)
+    return server, token
+
+
+@pytest.fixture
+def site_on_redis(request, tmp_path, redis_server, fake):
+    """One production instance on SQLite and our own Redis, with alice signed up and Immich set."""
+    env = production_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'atlas.db'}", REDIS_URL=redis_server.url,
+                         REGISTRATION_OPEN="true")
+    server, token = site_with_alice(request, tmp_path, env, fake)
     found = search(server.url, token)
     assert found.status_code == 200, found.text
     return server, found.json()["data"]["photos"][0]["id"]
@@ -199,14 +205,7 @@ def site_on_postgres(request, tmp_path, postgres, fake):
     postgres.thaw()
     reset_postgres(postgres.url)
     env = production_env(tmp_path, DATABASE_URL=postgres.url)
-    migrate(env)
-    server = start_gunicorn(request, env, tmp_path, "atlas")
-    server.wait_healthy()
-    registered = requests.post(f"{server.url}/api/auth/register", json={"email": EMAIL, "password": PASSWORD},
-                               timeout=10)
-    assert registered.status_code == 201, registered.text
-    token = login(server.url).json()["data"]["accessToken"]
-    save_immich_config(server.url, token, fake)
+    server, token = site_with_alice(request, tmp_path, env, fake)
     return server, token
 
 
