@@ -10,6 +10,7 @@ import { ImageZoom } from "./zoom.js";
 const SWIPE_MIN_PX = 50;
 const CACHE_SIZE = 8;
 const KEY_ZOOM = 1.5;
+const PREFETCHED = [2, 3, -1]; // beyond the next photo, which is preloaded whole below
 // The dialog's elements (map.html), by id without the "viewer-" prefix.
 const PARTS = [
   "title",
