@@ -163,6 +163,11 @@ def load_config(
             "INDEX_RECONCILE_SECONDS", setting("INDEX_RECONCILE_SECONDS", "3600") or ""
         ),
         "INDEX_LEASE_SECONDS": _float("INDEX_LEASE_SECONDS", setting("INDEX_LEASE_SECONDS", "60") or ""),
+        "TRACK_UPLOAD_MB": _int("TRACK_UPLOAD_MB", setting("TRACK_UPLOAD_MB", "100") or "", minimum=1),
+        "TRACK_MAX_GAP_MINUTES": _int(
+            "TRACK_MAX_GAP_MINUTES", setting("TRACK_MAX_GAP_MINUTES", "30") or "", minimum=1
+        ),
+        "TRIP_MIN_KM": _int("TRIP_MIN_KM", setting("TRIP_MIN_KM", "50") or "", minimum=1),
         # Request bodies on /api are small JSON documents.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         # flask-jwt-extended
