@@ -72,7 +72,8 @@ def test_times_with_offsets_across_a_daylight_saving_change_become_utc(tmp_path)
 
 def test_geojson_lines_multilines_and_points_with_times(tmp_path):
     document = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "Ride", "coordTimes": ["2024-05-04T08:00:00Z", "2024-05-04T08:01:00Z"]},
+        {"type": "Feature",
+         "properties": {"name": "Ride", "coordTimes": ["2024-05-04T08:00:00Z", "2024-05-04T08:01:00Z"]},
          "geometry": {"type": "LineString", "coordinates": [[-9.1, 38.7, 10], [-9.2, 38.8, 11]]}},
         {"type": "Feature", "properties": {"times": [["2024-05-04T09:00:00Z"], [1714813260000]]},
          "geometry": {"type": "MultiLineString", "coordinates": [[[-9.3, 38.9]], [[-9.4, 39.0]]]}},
