@@ -46,7 +46,7 @@ class LibraryPhotos:
         return result
 
 
-@dataclass
+@dataclass(eq=False)
 class TripSpan:
     photos: Ints  # indices into LibraryPhotos, sorted
     from_split: bool = False
@@ -147,8 +147,9 @@ def trip_id(owner: str, trip: TripSpan, photos: LibraryPhotos, taken: set[str]) 
 
 
 def name_of(trip: TripSpan, photos: LibraryPhotos, away: npt.NDArray[np.bool_]) -> str:
-    """From Immich's place names: "Lisbon, Portugal", "Lisbon & Porto", "Portugal",
-    "Portugal & Spain"; the month when no photo has a place."""
+    """From Immich's place names: "Lisbon, Portugal" (one city for most photos), "Lisbon &
+    Porto" (two for nearly all), "Portugal", "Portugal & Spain"; the month when no photo
+    has a place."""
     chosen = [int(i) for i in trip.photos if away[i]] or [int(i) for i in trip.photos]
     cities = Counter((photos.cities[i], photos.countries[i]) for i in chosen if photos.cities[i])
     countries = Counter(photos.countries[i] for i in chosen if photos.countries[i])
@@ -159,7 +160,7 @@ def name_of(trip: TripSpan, photos: LibraryPhotos, away: npt.NDArray[np.bool_]) 
             return f"{city}, {country}" if country else str(city)
         if len(cities) >= 2:
             (second, second_country), next_count = cities.most_common(2)[1]
-            if top + next_count >= 0.6 * named and second_country == country:
+            if top + next_count >= 0.8 * named and second_country == country:
                 return f"{city} & {second}"
     if countries:
         ranked = countries.most_common(2)
