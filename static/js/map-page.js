@@ -4,6 +4,8 @@ import { customRange, formatDay, presetRange, PRESETS, toDayValue, toIsoUtc } fr
 import { PhotoMap } from "./photo-map.js";
 import { readPageConfig, requireUser, wireSignOut } from "./session.js";
 import { Timeline } from "./timeline.js";
+import { TracksPanel } from "./tracks-panel.js";
+import { TripsPanel, tripBounds } from "./trips-panel.js";
 import { PhotoViewer } from "./viewer.js";
 
 const SEARCH_PATH = "/api/users/me/immich/photos/search";
@@ -48,6 +50,10 @@ const timeline = new Timeline($("timeline-strip"), {
   onHighlight: (photos) => photoMap.highlight(photos),
   onFocusDay: (photos) => photoMap.focusPhotos(photos),
 });
+
+const tracksPanel = new TracksPanel($("tracks-panel"), { map: photoMap.map, onOpen: openViewer, onToggle: () => search() });
+const tripsPanel = new TripsPanel($("trips-panel"), { onOpen: openTrip });
+let pendingBounds = null;
 
 let centre = null;
 let controller = null;
@@ -140,6 +146,15 @@ function setCentre(point, { search: runSearch = true } = {}) {
   if (runSearch) search();
 }
 
+/** A trip from the list: its dates in the filters, then its extent on the map. */
+function openTrip(trip) {
+  selectPreset("custom");
+  fromInput.value = toDayValue(new Date(trip.startedAt));
+  toInput.value = toDayValue(new Date(trip.endedAt));
+  pendingBounds = tripBounds(trip.bbox);
+  search();
+}
+
 function clearLocation() {
   const had = Boolean(centre);
   locationToggle.checked = false;
@@ -223,6 +238,7 @@ async function search() {
     params.set("longitude", String(centre.lon));
     params.set("radiusMeters", String(radiusMeters()));
   }
+  tracksPanel.addParams(params);
   setState("loading");
   searchButton.disabled = true;
   showStatus("loading", "Searching your photos…");
@@ -239,7 +255,8 @@ async function search() {
   searchButton.disabled = false;
   const photos = data.photos || [];
   const placed = photos.filter((p) => typeof p.latitude === "number" && typeof p.longitude === "number");
-  const unplaced = photos.length - placed.length;
+  const estimated = tracksPanel.show(photos, range);
+  const unplaced = photos.length - placed.length - estimated.length;
 
   if (!photos.length) {
     photoMap.clearPhotos();
@@ -259,10 +276,11 @@ async function search() {
 
   const parts = [`${photos.length} ${photos.length === 1 ? "photo" : "photos"}`];
   parts.push(`${placed.length} on the map`);
+  if (estimated.length) parts.push(`${estimated.length} estimated`);
   if (unplaced) parts.push(`${unplaced} without location`);
   summary.textContent = parts.join(" · ");
   timeline.render(photos);
-  if (!placed.length) {
+  if (!placed.length && !estimated.length) {
     photoMap.clearPhotos();
     showStatus("empty", "None of these photos has a location", "They are listed in the timeline below.");
     setState("ready");
@@ -274,6 +292,8 @@ async function search() {
   if (signal.aborted) return;
   await photoMap.setPhotos(photos);
   if (signal.aborted) return;
+  if (pendingBounds) photoMap.map.fitBounds(pendingBounds, { padding: [40, 40], maxZoom: 15 });
+  pendingBounds = null;
   showStatus(null);
   setState("ready");
 }
@@ -319,6 +339,9 @@ $("clear-location").addEventListener("click", clearLocation);
 wireSignOut();
 readUrlState();
 requireUser().then(
-  () => search(),
+  () => {
+    search();
+    tripsPanel.load();
+  },
   (error) => showSearchError(error instanceof ApiError ? error : new ApiError(0, "Something went wrong.")),
 );

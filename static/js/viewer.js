@@ -6,6 +6,10 @@ const SWIPE_MIN_PX = 50;
 const CACHE_SIZE = 8;
 
 function formatCoordinates(photo) {
+  const guess = photo.estimatedLocation;
+  if (guess && typeof photo.latitude !== "number") {
+    return `${guess.latitude.toFixed(5)}, ${guess.longitude.toFixed(5)} (estimated ±${guess.accuracyMeters} m)`;
+  }
   if (typeof photo.latitude !== "number" || typeof photo.longitude !== "number") {
     return "No location recorded";
   }
