@@ -8,7 +8,6 @@ import io
 import json
 import math
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,9 @@ import numpy as np
 import pytest
 
 from fake_immich import ALICE_KEY, ALICE_KEY_NO_UPDATE, FakeImmich, haversine_m
-from service.components import components
 from service.tracks.positions import TrackPoints, estimate, fit_clock_offset
 from service.tracks.track_files import TooManyPoints, TrackFileInvalid, parse_track_file
-from tests.conftest import dispose, error_of, make_app
+from tests.conftest import Auth, configure, dispose, error_of, make_app, settle
 
 START = datetime(2024, 5, 4, 8, 0, tzinfo=UTC)
 LISBON = (38.7223, -9.1393)
@@ -204,25 +202,8 @@ def test_the_clock_offset_is_fitted_from_photos_with_gps():
 
 
 @pytest.fixture
-def own_fake() -> Iterator[FakeImmich]:
-    server = FakeImmich().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def settings(settings):
     return {**settings, "INDEX_ENABLED": "true", "SEARCH_CACHE_SECONDS": "0"}
-
-
-def settle(app) -> None:
-    assert components(app).index_syncer.wait_idle(30), "the sync did not finish"
-
-
-def configure(client, headers, fake, key=ALICE_KEY) -> None:
-    response = client.put("/api/users/me/immich-config", json={"serverUrl": fake.url, "apiKey": key, "enabled": True},
-                          headers=headers)
-    assert response.status_code == 200, response.get_json()
 
 
 def resync(app, client, headers) -> None:
@@ -253,11 +234,8 @@ def day_out(fake: FakeImmich, *, seed: int = 7, minutes: int = 360, every: int =
 
 
 @pytest.fixture
-def alice(app, client, auth, own_fake):
-    headers = auth.bearer("alice@example.com")
-    configure(client, headers, own_fake)
-    settle(app)
-    return headers
+def alice(alice_on_own_fake):
+    return alice_on_own_fake
 
 
 def upload(client, headers, text: str | bytes, name: str = "track.gpx", user: str = "me"):
@@ -327,12 +305,10 @@ def test_tracks_are_the_owners_alone_and_need_immich(client, auth, alice):
     assert upload(client, other, gpx_text([("2024-05-04T08:00:00Z", 1, 2)])).status_code == 409
 
 
-def test_an_upload_over_track_upload_mb_is_a_413(settings, own_fake, auth):
+def test_an_upload_over_track_upload_mb_is_a_413(settings, own_fake):
     app = make_app({**settings, "TRACK_UPLOAD_MB": "1"})
     try:
         client = app.test_client()
-        from tests.conftest import Auth
-
         headers = Auth(app, client).bearer("alice@example.com")
         configure(client, headers, own_fake)
         points = [(iso(START + timedelta(seconds=i)), 38.7, -9.1) for i in range(20_000)]

@@ -3,15 +3,13 @@ tests' own, indexed into a real database), and the user's renames, hides, merges
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from fake_immich import ALICE_KEY, FakeImmich
-from service.components import components
-from tests.conftest import error_of
+from tests.conftest import configure, error_of, settle
 
 HOME = ("Paris", "France", 48.8566, 2.3522)
 LISBON = ("Lisbon", "Portugal", 38.7223, -9.1393)
@@ -66,13 +64,12 @@ def library_specs(first: date, last: date) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def own_fake() -> Iterator[FakeImmich]:
-    server = FakeImmich().start()
-    for asset in server.assets_of(ALICE_KEY):  # the fake's sample library travels a lot
-        server.delete_permanently(asset.id)
-    server.add_assets(ALICE_KEY, *library_specs(date(2023, 1, 1), date(2024, 12, 31)))
-    yield server
-    server.stop()
+def travels(own_fake: FakeImmich) -> FakeImmich:
+    """The fake's sample library travels a lot: only the two years above instead."""
+    for asset in own_fake.assets_of(ALICE_KEY):
+        own_fake.delete_permanently(asset.id)
+    own_fake.add_assets(ALICE_KEY, *library_specs(date(2023, 1, 1), date(2024, 12, 31)))
+    return own_fake
 
 
 @pytest.fixture
@@ -80,16 +77,11 @@ def settings(settings):
     return {**settings, "INDEX_ENABLED": "true", "SEARCH_CACHE_SECONDS": "0"}
 
 
-def settle(app) -> None:
-    assert components(app).index_syncer.wait_idle(60), "the sync did not finish"
-
-
 @pytest.fixture
-def alice(app, client, auth, own_fake):
+def alice(app, client, auth, travels):
     headers = auth.bearer("alice@example.com")
-    body = {"serverUrl": own_fake.url, "apiKey": ALICE_KEY, "enabled": True}
-    assert client.put("/api/users/me/immich-config", json=body, headers=headers).status_code == 200
-    settle(app)
+    configure(client, headers, travels)
+    settle(app, 60)
     return headers
 
 
@@ -127,12 +119,12 @@ def test_the_known_trips_are_found_with_names_ranges_and_extents(client, alice):
     assert found["2024-10-01"]["name"] == found["2024-10-05"]["name"] == "Berlin, Germany"
 
 
-def test_trips_come_newest_first_with_stable_ids(app, client, alice, own_fake):
+def test_trips_come_newest_first_with_stable_ids(app, client, alice, travels):
     first = trips(client, alice)
     assert [t["startedAt"] for t in first] == sorted((t["startedAt"] for t in first), reverse=True)
-    own_fake.add_assets(ALICE_KEY, *library_specs(date(2025, 1, 1), date(2025, 1, 20)))
+    travels.add_assets(ALICE_KEY, *library_specs(date(2025, 1, 1), date(2025, 1, 20)))
     assert client.post("/api/users/me/immich/index/sync", headers=alice).status_code == 202
-    settle(app)
+    settle(app, 60)
     assert [t["id"] for t in trips(client, alice)] == [t["id"] for t in first]
 
 

@@ -11,7 +11,6 @@ import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 from xml.parsers import expat
@@ -23,8 +22,8 @@ from gpxpy.gpx import GPXException
 from gpxpy.gpxfield import parse_time as gpx_parse_time
 
 from service.errors import InvalidInput
+from service.library.asset_rows import epoch_ms
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TIME_BATCH = 50_000  # GPX times are turned into numbers this many at a time
 VISIT_STEP_MS = 10 * 60_000  # a place visit becomes a point every 10 minutes of its stay
 MAX_VISIT_MS = 7 * 86_400_000
@@ -122,22 +121,14 @@ def parse_track_file(path: Path, *, limit: int) -> ParsedTrack:
 def ms_of_text(text: str) -> int | None:
     """An ISO 8601 time (a time without a zone is UTC, as GPX says) in milliseconds, or None."""
     text = text.strip()
+    ms = epoch_ms(text)
+    if ms is not None:
+        return ms
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            parsed = gpx_parse_time(text)  # the sloppier forms GPX writers use: 2024-6-1T9:05:00Z
-        except (GPXException, ValueError, OverflowError):
-            return None
-        if parsed is None:
-            return None
-        value = parsed
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    try:
-        return (value - EPOCH) // timedelta(milliseconds=1)
-    except OverflowError:
+        parsed = gpx_parse_time(text)  # the sloppier forms GPX writers use: 2024-6-1T9:05:00Z
+    except (GPXException, ValueError, OverflowError):
         return None
+    return None if parsed is None else epoch_ms(parsed.isoformat())
 
 
 def ms_of_number(value: float) -> int | None:
@@ -395,13 +386,7 @@ def _timeline_segment(item: Any, sink: PointSink, number: int) -> None:
         point = _point_text(place.get("latLng") if isinstance(place, dict) else place)
         if point is not None:
             _stay(sink, start, end, point, where)
-    activity = item.get("activity")
-    if isinstance(activity, dict):
-        for key, ms in (("start", start), ("end", end)):
-            spot = activity.get(key)
-            point = _point_text(spot.get("latLng") if isinstance(spot, dict) else spot)
-            if point is not None and ms is not None:
-                sink.add(ms, *point, where)
+    _activity_ends(sink, item.get("activity"), start, end, where)
 
 
 def _raw_signal(item: Any, sink: PointSink, number: int) -> None:
@@ -436,12 +421,19 @@ def _ios_segment(item: Any, sink: PointSink, number: int) -> None:
         point = _point_text(candidate.get("placeLocation") if isinstance(candidate, dict) else None)
         if point is not None:
             _stay(sink, start, end, point, where)
-    activity = item.get("activity")
-    if isinstance(activity, dict):
-        for key, ms in (("start", start), ("end", end)):
-            point = _point_text(activity.get(key))
-            if point is not None and ms is not None:
-                sink.add(ms, *point, where)
+    _activity_ends(sink, item.get("activity"), start, end, where)
+
+
+def _activity_ends(sink: PointSink, activity: Any, start: int | None, end: int | None, where: str) -> None:
+    """A journey's start place at startTime and its end place at endTime ("lat°, lon°" in
+    {"latLng": ...} on Android, "geo:lat,lon" on iPhone)."""
+    if not isinstance(activity, dict):
+        return
+    for key, ms in (("start", start), ("end", end)):
+        spot = activity.get(key)
+        point = _point_text(spot.get("latLng") if isinstance(spot, dict) else spot)
+        if point is not None and ms is not None:
+            sink.add(ms, *point, where)
 
 
 def _minutes(value: Any) -> float | None:

@@ -251,6 +251,13 @@ def _position(asset: dict[str, Any]) -> tuple[float | None, float | None]:
     return None, None
 
 
+def write_estimates(*, user_id: uuid.UUID, photo_ids: list[str], undo: bool) -> dict[str, Any]:
+    """Write the photos' estimates to Immich, or (undo) put back what they replaced."""
+    if undo:
+        return undo_estimates(user_id=user_id, photo_ids=photo_ids)
+    return apply_estimates(user_id=user_id, photo_ids=photo_ids)
+
+
 def apply_estimates(*, user_id: uuid.UUID, photo_ids: list[str]) -> dict[str, Any]:
     """Write the estimated positions of these photos to Immich, remembering what they had."""
     client = settings.client_for(user_id)

@@ -97,17 +97,10 @@ def review_estimates(user_ref: str) -> Any:
     return envelope(review.review(owner_id=owner.id, query=query, url_prefix=_photos_prefix(user_ref, owner.id)))
 
 
-@bp.post(TRACKS_PATH + "/estimates/apply")
+@bp.post(TRACKS_PATH + "/estimates/apply", defaults={"undo": False})
+@bp.post(TRACKS_PATH + "/estimates/undo", defaults={"undo": True})
 @jwt_required()
-def apply_estimates(user_ref: str) -> Any:
+def write_estimates(user_ref: str, undo: bool) -> Any:
     owner = owner_of(user_ref)
     photo_ids = track_service.parse_photo_ids(json_object())
-    return envelope(track_service.apply_estimates(user_id=owner.id, photo_ids=photo_ids))
-
-
-@bp.post(TRACKS_PATH + "/estimates/undo")
-@jwt_required()
-def undo_estimates(user_ref: str) -> Any:
-    owner = owner_of(user_ref)
-    photo_ids = track_service.parse_photo_ids(json_object())
-    return envelope(track_service.undo_estimates(user_id=owner.id, photo_ids=photo_ids))
+    return envelope(track_service.write_estimates(user_id=owner.id, photo_ids=photo_ids, undo=undo))
