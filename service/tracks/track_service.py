@@ -136,6 +136,8 @@ def save_settings(*, user_id: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]
     if "cameraClockOffsetSeconds" not in body:
         raise InvalidInput("cameraClockOffsetSeconds is required: whole seconds, or null to fit it automatically")
     offset = body["cameraClockOffsetSeconds"]
+    if isinstance(offset, float) and offset.is_integer():
+        offset = int(offset)  # JSON does not tell 60 from 60.0
     if offset is not None and (isinstance(offset, bool) or not isinstance(offset, int)
                                or abs(offset) > OFFSET_LIMIT_S):
         raise InvalidInput(f"cameraClockOffsetSeconds must be whole seconds between -{OFFSET_LIMIT_S} and "
