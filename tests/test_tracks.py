@@ -283,7 +283,7 @@ def test_a_track_is_imported_listed_and_deleted(app, client, alice, own_fake):
     assert client.get("/api/users/me/tracks", headers=alice).get_json()["data"] == []
     again = client.delete(f"/api/users/me/tracks/{track['id']}", headers=alice)
     assert again.status_code == 404 and error_of(again) == "Track not found"
-    assert client.delete("/api/users/me/tracks/not-a-uuid", headers=alice).status_code == 400
+    assert client.delete("/api/users/me/tracks/not-a-uuid", headers=alice).status_code == 404
 
 
 def test_an_unusable_upload_is_a_400_naming_it_and_stores_nothing(client, alice):

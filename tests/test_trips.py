@@ -164,7 +164,8 @@ def test_two_trips_are_merged_and_one_is_split(client, alice):
 
 
 @pytest.mark.parametrize("method, path, body, status, message", [
-    ("patch", "/api/users/me/trips/unknown", {"name": "x"}, 404, "Trip not found"),
+    ("patch", "/api/users/me/trips/0123456789abcdef", {"name": "x"}, 404, "Trip not found"),
+    ("patch", "/api/users/me/trips/unknown", {"name": "x"}, 404, "Not found"),
     ("patch", "/api/users/me/trips/{id}", {}, 400, "name"),
     ("patch", "/api/users/me/trips/{id}", {"name": ""}, 400, "name must be"),
     ("patch", "/api/users/me/trips/{id}", {"hidden": "yes"}, 400, "hidden must be"),

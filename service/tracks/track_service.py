@@ -23,7 +23,7 @@ from service.library import store as index_store
 from service.library.asset_rows import EPOCH, epoch_ms, iso_ms
 from service.models import Track
 from service.tracks import library_rows, path, store
-from service.tracks.positions import FIT_RANGE_S, ClockFit, Estimates, estimate, fit_clock_offset
+from service.tracks.positions import FIT_RANGE_S, ClockFit, Estimates, TrackPoints, estimate, fit_clock_offset
 from service.tracks.track_files import TrackFileInvalid, parse_track_file
 
 MAX_POINTS_PER_USER = 1_000_000
@@ -105,9 +105,9 @@ def list_tracks(*, user_id: uuid.UUID) -> list[dict[str, Any]]:
     return [describe(row) for row in store.tracks_of(user_id)]
 
 
-def delete_track(*, user_id: uuid.UUID, track_id: str) -> None:
+def delete_track(*, user_id: uuid.UUID, track_id: uuid.UUID) -> None:
     settings.credentials(user_id)
-    if not store.remove_track(user_id, parse_uuid("trackId", track_id)):
+    if not store.remove_track(user_id, track_id):
         raise TrackNotFound()
 
 
@@ -223,7 +223,7 @@ def track_path(*, user_id: uuid.UUID, start: datetime, end: datetime, zoom: int)
     tracks = []
     for points in store.points(user_id, start_ms=start_ms, end_ms=end_ms):
         keep = (points.times >= start_ms) & (points.times <= end_ms)
-        tracks.append(type(points)(points.times[keep], points.latitudes[keep], points.longitudes[keep]))
+        tracks.append(TrackPoints(points.times[keep], points.latitudes[keep], points.longitudes[keep]))
     lines = path.simplify(tracks, zoom=zoom, max_gap_ms=max_gap_ms())
     return {"lines": lines, "pointCount": sum(len(line) for line in lines)}
 

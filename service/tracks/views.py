@@ -3,6 +3,7 @@ the simplified path for the map; and the estimates to review, write to Immich an
 
 from __future__ import annotations
 
+import uuid
 from typing import IO, Any
 
 from flask import Blueprint, current_app, request
@@ -60,9 +61,9 @@ def list_tracks(user_ref: str) -> Any:
     return envelope(track_service.list_tracks(user_id=owner_of(user_ref).id))
 
 
-@bp.delete(TRACKS_PATH + "/<track_id>")
+@bp.delete(TRACKS_PATH + "/<uuid:track_id>")  # a UUID only: /tracks/settings is another resource
 @jwt_required()
-def delete_track(user_ref: str, track_id: str) -> Any:
+def delete_track(user_ref: str, track_id: uuid.UUID) -> Any:
     track_service.delete_track(user_id=owner_of(user_ref).id, track_id=track_id)
     return envelope("Track deleted")
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, request
+from flask.blueprints import BlueprintSetupState
 from flask_jwt_extended import jwt_required
+from werkzeug.routing import BaseConverter
 
 from service.auth.access import owner_of
 from service.errors import envelope
@@ -18,6 +20,17 @@ bp = Blueprint("trips", __name__)
 TRIPS_PATH = "/api/users/<user_ref>/trips"
 
 
+class TripIdConverter(BaseConverter):
+    """Trip ids only (16 hex digits), so /trips/merge is never taken for a trip."""
+
+    regex = "[0-9a-f]{16}"
+
+
+@bp.record_once
+def _add_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters["trip_id"] = TripIdConverter
+
+
 @bp.get(TRIPS_PATH)
 @jwt_required()
 def list_trips(user_ref: str) -> Any:
@@ -26,7 +39,7 @@ def list_trips(user_ref: str) -> Any:
     return envelope(trip_service.list_trips(user_id=owner.id, include_hidden=include_hidden))
 
 
-@bp.patch(TRIPS_PATH + "/<trip_id>")
+@bp.patch(TRIPS_PATH + "/<trip_id:trip_id>")
 @jwt_required()
 def change_trip(user_ref: str, trip_id: str) -> Any:
     owner = owner_of(user_ref)
@@ -40,7 +53,7 @@ def merge_trips(user_ref: str) -> Any:
     return envelope(trip_service.merge_trips(user_id=owner.id, body=json_object()))
 
 
-@bp.post(TRIPS_PATH + "/<trip_id>/split")
+@bp.post(TRIPS_PATH + "/<trip_id:trip_id>/split")
 @jwt_required()
 def split_trip(user_ref: str, trip_id: str) -> Any:
     owner = owner_of(user_ref)
