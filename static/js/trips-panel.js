@@ -40,7 +40,8 @@ export class TripsPanel {
       when.className = "trip-when";
       const start = formatDay(new Date(trip.startedAt));
       const end = formatDay(new Date(trip.endedAt));
-      when.textContent = `${start === end ? start : `${start} – ${end}`} · ${trip.photoCount} photos`;
+      const count = `${trip.photoCount} ${trip.photoCount === 1 ? "photo" : "photos"}`;
+      when.textContent = `${start === end ? start : `${start} – ${end}`} · ${count}`;
       button.append(name, when);
       button.addEventListener("click", () => this.onOpen(trip));
       const item = document.createElement("li");

@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from fake_immich import ALICE_KEY, FakeImmich
-from tests.browser.conftest import screenshot, sign_in
+from service.components import components
+from tests.browser.conftest import LiveServer, screenshot, sign_in
 from tests.browser.helpers import SEARCH_PATH, open_range, wait_for_state
 
 pytestmark = pytest.mark.browser
@@ -25,7 +26,7 @@ def alice(context: BrowserContext) -> BrowserContext:
 
 
 def test_an_estimated_photo_is_drawn_hollow_with_its_accuracy(
-    alice: BrowserContext, page: Page, fake: FakeImmich, tmp_path: Path
+    alice: BrowserContext, page: Page, fake: FakeImmich, live_server: LiveServer, tmp_path: Path
 ) -> None:
     start = datetime(2033, 3, 14, 9, tzinfo=UTC)
     fake.add_assets(
@@ -34,6 +35,10 @@ def test_an_estimated_photo_is_drawn_hollow_with_its_accuracy(
         {"taken": start + timedelta(minutes=10), "true_latitude": 38.725, "true_longitude": -9.145},
         {"taken": start + timedelta(minutes=20), "latitude": 38.73, "longitude": -9.15},
     )
+    # The library index learns of the new photos.
+    assert page.request.post("/api/users/me/immich/index/sync", headers={
+        "X-CSRF-TOKEN": next(c["value"] for c in alice.cookies() if c["name"] == "csrf_access_token")}).ok
+    assert components(live_server.app).index_syncer.wait_idle(30)
     track = tmp_path / "walk.gpx"
     track.write_text(fake.gpx_track(ALICE_KEY, start, start + timedelta(minutes=20), every_seconds=10))
 
