@@ -163,7 +163,7 @@ def _fit(user_id: uuid.UUID) -> ClockFit:
     gap = max_gap_ms()
     key = hashlib.sha256(repr((
         [(str(t.id), t.point_count) for t in tracks],
-        (state.indexed_count, str(state.last_synced_at)) if state else None, gap,
+        (state.indexed_count, state.high_water_ms) if state else None, gap,  # moves only when the library does
     )).encode()).hexdigest()
     row = store.settings_of(user_id)
     if row is not None and row.fitted_key == key:
