@@ -70,6 +70,7 @@ def _init_extensions(app: Flask) -> None:
 
 def build_components(config: Mapping[str, Any]) -> Components:
     """Every shared component, from the config alone."""
+    from service.auth.oidc import OidcProvider, OidcSettings
     from service.auth.revocation import DatabaseRevocations, RedisRevocations
     from service.crypto import KeyRing
     from service.immich.client import UpstreamLimits, Upstreams
@@ -116,10 +117,18 @@ def build_components(config: Mapping[str, Any]) -> Components:
             lease_seconds=config["INDEX_LEASE_SECONDS"],
         )),
         map_columns=ColumnsCache(),
+        oidc=OidcProvider(OidcSettings(
+            issuer=config["OIDC_ISSUER"],
+            client_id=config["OIDC_CLIENT_ID"],
+            client_secret=config["OIDC_CLIENT_SECRET"],
+            scopes=config["OIDC_SCOPES"],
+            timeout=config["OIDC_TIMEOUT"],
+        )) if config.get("OIDC_ISSUER") else None,
     )
 
 
 def _register_blueprints(app: Flask) -> None:
+    from service.auth.sign_in_views import bp as sign_in_bp
     from service.auth.views import bp as auth_bp
     from service.health import bp as health_bp
     from service.immich.views import bp as immich_bp
@@ -128,7 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.photos.views import bp as photos_bp
     from service.web import bp as web_bp
 
-    for blueprint in (auth_bp, immich_bp, library_bp, photos_bp, web_bp, health_bp, openapi_bp):
+    for blueprint in (auth_bp, sign_in_bp, immich_bp, library_bp, photos_bp, web_bp, health_bp, openapi_bp):
         app.register_blueprint(blueprint)
 
 

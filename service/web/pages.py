@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, send_from_directory
+from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
+
+from service.web.sign_in_options import SIGN_IN_MESSAGES, sign_in_options
 
 bp = Blueprint("web", __name__)
 
@@ -32,7 +34,9 @@ def map_page() -> ResponseReturnValue:
 
 @bp.get("/login")
 def login_page() -> ResponseReturnValue:
-    return render_template("login.html", page="login", config={})
+    options = sign_in_options(current_app.config)
+    error = SIGN_IN_MESSAGES.get(request.args.get("error", ""))
+    return render_template("login.html", page="login", config=options, sign_in_error=error)
 
 
 @bp.get("/settings")
