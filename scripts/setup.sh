@@ -41,6 +41,7 @@ if [[ $want_test == 1 ]]; then
     missing=()
     [[ -x /usr/bin/chromium ]] || missing+=(chromium fonts-dejavu-core)
     [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
+    command -v systemd-analyze >/dev/null || missing+=(systemd)  # checks deploy/photo-atlas.service
     if (( ${#missing[@]} )); then
         echo "setup: installing Debian packages for the tests: ${missing[*]}"
         sudo_cmd=""
