@@ -17,8 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from service.components import Components
 from service.config import ConfigError, load_config
 from service.json_provider import OrjsonProvider
-
-ROOT = Path(__file__).resolve().parent.parent
+from service.resources import default_instance_path, resource_path
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -28,13 +27,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging starts, before flask-limiter's own before_request runs.
     """
     instance_path = Path(
-        (test_config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH") or ROOT / "instance"
+        (test_config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH") or default_instance_path()
     )
     app = Flask(
         __name__,
         instance_path=str(instance_path.resolve()),
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(resource_path("templates")),
+        static_folder=str(resource_path("static")),
     )
     app.config.from_mapping(load_config(instance_path, dict(os.environ), test_config))
     app.json = OrjsonProvider(app)

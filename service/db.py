@@ -12,7 +12,9 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+from service.resources import resource_path
+
+MIGRATIONS_DIR = resource_path("migrations")
 
 
 EXTENSION_KEY = "db"

@@ -10,7 +10,7 @@ SERVICE = Path(__file__).resolve().parent.parent / "service"
 
 # Lowest first. A module's layer is the first pattern that matches its dotted name.
 LAYERS = [
-    ("foundation", ("service.errors", "service.config", "service.json_provider", "service.models",
+    ("foundation", ("service.errors", "service.resources", "service.config", "service.json_provider", "service.models",
                     "service.crypto", "service.components", "service.extensions", "service.db",
                     "service.validation", "service.request_log")),
     ("upstream", ("service.immich.url_policy", "service.immich.client")),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
 
+from service.resources import vendor_root
 from service.web.sign_in_options import SIGN_IN_MESSAGES, sign_in_options
 
 bp = Blueprint("web", __name__)
@@ -46,10 +46,9 @@ def settings_page() -> ResponseReturnValue:
 
 @bp.get("/vendor/<package>/<path:filename>")
 def vendor_file(package: str, filename: str) -> ResponseReturnValue:
-    """Serve a file from node_modules/<package>/dist; anything else is 404."""
+    """Serve a file from <package>/dist, vendored or in node_modules; anything else is 404."""
     if package not in VENDOR_PACKAGES:
         abort(404)
-    node_modules = Path(current_app.root_path).parent / "node_modules"
-    dist = node_modules / VENDOR_PACKAGES[package] / "dist"
+    dist = vendor_root() / VENDOR_PACKAGES[package] / "dist"
     # send_from_directory joins with safe_join: "..", absolute paths and the like are 404.
     return send_from_directory(dist, filename, max_age=VENDOR_MAX_AGE)
