@@ -265,3 +265,10 @@ def test_a_token_signed_by_another_key_or_with_the_secret_is_refused() -> None:
     claims = {"iss": ISSUER, "aud": CLIENT_ID, "sub": "s", "iat": now, "exp": now + 300, "nonce": "n"}
     with pytest.raises(InvalidIdToken):
         check(jwt.encode({"alg": "RS256", "kid": "k1"}, claims, other))
+
+
+def test_a_denied_consent_is_a_clear_message(oidc_app: Flask, provider: str) -> None:
+    client = oidc_app.test_client()
+    response = requests.post(start(client), data={"action": "deny"}, allow_redirects=False, timeout=5)
+    assert response.status_code == 302
+    assert error_code(finish(client, response.headers["Location"])) == "provider_refused"

@@ -187,11 +187,12 @@ class OidcProvider:
 
     def claims_for(self, *, flow: Flow, redirect_uri: str, answer: dict[str, str]) -> dict[str, Any]:
         """The signed-in identity's claims from the provider's answer to our redirect."""
-        if not answer.get("state") or answer.get("state") != flow.state:
-            raise InvalidFlow()
         if answer.get("error"):
+            # Signs nobody in, so it is safe to say even when the state is missing (some providers omit it).
             log.info("identity provider refused the sign-in: %s", answer["error"][:64])
             raise ProviderRefused()
+        if not answer.get("state") or answer.get("state") != flow.state:
+            raise InvalidFlow()
         if not answer.get("code"):
             raise InvalidFlow()
         metadata = self.metadata()
