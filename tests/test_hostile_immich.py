@@ -29,7 +29,9 @@ def signed_in_app(tmp_path, immich_url, key=KEY, **settings):
     """An app on SQLite whose user alice has Immich at `immich_url`; (app, client, headers)."""
     app = make_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "ENCRYPTION_KEYS": TEST_KEY,
                     "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40, "ALLOWED_IMMICH_HOSTS": "loopback",
-                    "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", "SEARCH_CACHE_SECONDS": "0", **settings})
+                    "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", "SEARCH_CACHE_SECONDS": "0",
+                    # Every call reaches the hostile server: no thumbnail cache, no index syncs.
+                    "THUMBNAIL_CACHE_MB": "0", "INDEX_ENABLED": "false", **settings})
     client = app.test_client()
     headers = Auth(app, client).bearer()
     client.delete_cookie("access_token_cookie")
