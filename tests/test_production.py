@@ -70,6 +70,8 @@ def base_env(**settings: str) -> dict[str, str]:
 
 
 def production_env(tmp: Path, **settings: str) -> dict[str, str]:
+    """A production instance answering searches from Immich itself (no library index), so
+    the tests here see every upstream call a search makes."""
     return base_env(
         PHOTO_ATLAS_ENV="production",
         SECRET_KEY=SECRET_KEY,
@@ -79,6 +81,7 @@ def production_env(tmp: Path, **settings: str) -> dict[str, str]:
         ALLOWED_IMMICH_HOSTS="loopback",
         WEB_WORKERS="1",
         WEB_THREADS="8",
+        INDEX_ENABLED="false",
         **settings,
     )
 

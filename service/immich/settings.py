@@ -54,28 +54,30 @@ class Credentials:
 class CredentialCache:
     """Decrypted credentials in this process's memory, so a thumbnail costs no decryption.
 
-    An entry answers only for its user and the settings version it was decrypted from. The
-    version comes with every signed-in request's one database read (the user and settings
-    are loaded together), so a save in any process makes the entry unused at once; a save,
-    delete or logout here drops it, and it is dropped after `ttl` seconds anyway.
+    An entry answers only for its user and the settings version and ciphertext it was
+    decrypted from. Both come with every signed-in request's one database read (the user and
+    settings are loaded together), so a save in any process, or a ciphertext changed behind
+    the service's back, makes the entry unused at once; a save, delete or logout here drops
+    it, and it is dropped after `ttl` seconds anyway.
     """
 
     def __init__(self, *, ttl: float = 60.0, max_users: int = 1024) -> None:
         self._ttl = ttl
         self._max_users = max_users
         self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[float, Credentials]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, str, Credentials]] = OrderedDict()
 
-    def get(self, user_id: uuid.UUID | str, version: str) -> Credentials | None:
+    def get(self, user_id: uuid.UUID | str, version: str, ciphertext: str) -> Credentials | None:
         with self._lock:
             found = self._entries.get(str(user_id))
-        if found is None or found[1].version != version or time.monotonic() - found[0] > self._ttl:
+        if found is None or time.monotonic() - found[0] > self._ttl:
             return None
-        return found[1]
+        _, source, kept = found
+        return kept if kept.version == version and source == ciphertext else None
 
-    def put(self, user_id: uuid.UUID | str, credentials: Credentials) -> None:
+    def put(self, user_id: uuid.UUID | str, ciphertext: str, credentials: Credentials) -> None:
         with self._lock:
-            self._entries[str(user_id)] = (time.monotonic(), credentials)
+            self._entries[str(user_id)] = (time.monotonic(), ciphertext, credentials)
             self._entries.move_to_end(str(user_id))
             while len(self._entries) > self._max_users:
                 self._entries.popitem(last=False)
@@ -136,6 +138,7 @@ def update_settings(
     if row is None:
         db.session.rollback()
         raise NotConfigured()
+    retired = row.version
     if server_url is not None:
         row.server_url = check_url(server_url)
     if api_key is not None:
@@ -145,6 +148,7 @@ def update_settings(
     row.version = uuid.uuid4().hex
     row.updated_at = utcnow()
     db.session.commit()
+    _forget(user_id, retired)
 
 
 def delete_settings(user_id: uuid.UUID) -> None:
@@ -172,7 +176,7 @@ def credentials(user_id: uuid.UUID) -> Credentials:
     if not row.enabled:
         raise Disabled()
     cache = components().credentials
-    found = cache.get(user_id, row.version)
+    found = cache.get(user_id, row.version, row.api_key_ciphertext)
     if found is not None:
         return found
     try:
@@ -180,7 +184,7 @@ def credentials(user_id: uuid.UUID) -> Credentials:
     except KeyUnreadable:
         raise KeyNotReadable() from None
     found = Credentials(row.server_url, api_key, row.version)
-    cache.put(user_id, found)
+    cache.put(user_id, row.api_key_ciphertext, found)
     return found
 
 
