@@ -1,4 +1,4 @@
-"""`.venv/bin/python -m bench [--quick] [--only search,geo,thumbnails,original,index] [--profile] [--strict]`"""
+"""`.venv/bin/python -m bench [--quick] [--only search,geo,thumbnails,original,index,tracks] [--profile] [--strict]`"""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import geo_filter, library_index, originals, report, search, thumbnails
+from bench import geo_filter, library_index, originals, report, search, thumbnails, tracks
 from bench.fake_process import FakeProcess
 from bench.harness import AppServer, BenchError, machine, register_and_sign_in
 from bench.profiling import Profiler, py_spy
 from bench.stats import Row
 
-MEASUREMENTS = ("geo", "original", "thumbnails", "search", "index")
+MEASUREMENTS = ("geo", "original", "thumbnails", "search", "index", "tracks")
 # Photos the thumbnail measurement asks for: the warm set, then a new one for every cold request.
 THUMBNAIL_PHOTOS = 12_000
 
@@ -28,17 +28,17 @@ SIZES: dict[str, dict[str, Any]] = {
         "search_photos": 100_000, "search_repeats": 3, "cached_repeats": 20, "new_connection_repeats": 6,
         "geo_photos": 100_000, "geo_repeats": 21, "geopy_points": 10_000,
         "thumb_clients": 32, "thumb_per_client": 50, "thumb_rounds": 3, "thumb_single": 200,
-        "original_bytes": 1 << 30, "ttfb_repeats": 7,
+        "original_bytes": 1 << 30, "ttfb_repeats": 7, "track_points": 1_000_000,
         "index_photos": 100_000, "index_big": 500_000, "index_rounds": 3, "index_per_round": 1,
-        "time_limit": 1200, "index_time_limit": 14400,
+        "time_limit": 1500, "index_time_limit": 14400,
     },
     "quick": {
         "search_photos": 20_000, "search_repeats": 2, "cached_repeats": 10, "new_connection_repeats": 4,
         "geo_photos": 100_000, "geo_repeats": 7, "geopy_points": 2_000,
         "thumb_clients": 32, "thumb_per_client": 20, "thumb_rounds": 2, "thumb_single": 50,
-        "original_bytes": 256 << 20, "ttfb_repeats": 3,
+        "original_bytes": 256 << 20, "ttfb_repeats": 3, "track_points": 1_000_000,
         "index_photos": 20_000, "index_big": 100_000, "index_rounds": 3, "index_per_round": 1,
-        "time_limit": 720, "index_time_limit": 3600,
+        "time_limit": 900, "index_time_limit": 3600,
     },
 }
 SEARCH_LATENCY = 0.05  # seconds the fake adds to each request during the search measurement
@@ -192,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
                                            repeats=sizes["search_repeats"], cached_repeats=sizes["cached_repeats"],
                                            new_connection_repeats=sizes["new_connection_repeats"],
                                            latency=SEARCH_LATENCY, window=SEARCH_WINDOW), app)
+            if "tracks" in server_side:
+                measure("tracks",
+                        f"location history: import a {sizes['track_points']:,}-point GPX, estimate, accuracy",
+                        lambda: tracks.run(app=app, user=user, points=sizes["track_points"]), app)
             if fake_errors := fake.errors():
                 settings["fake_errors"] = fake_errors[:5]
             if any("error" in row.details for row in rows):
@@ -221,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
              "thumbnail_cold_latency", "thumbnail_warm_throughput", "thumbnail_warm_latency",
              "thumbnail_warm_cpu", "thumbnail_single_cold", "thumbnail_single_warm", "thumbnail_cache_bound",
              "original_rss", "original_ttfb",
-             "original_throughput"]
+             "original_throughput", "tracks_import", "tracks_import_rss", "tracks_estimate",
+             "tracks_accuracy", "tracks_clock_fit"]
     rows.sort(key=lambda row: order.index(row.key) if row.key in order else len(order))
     targets = [row for row in rows if row.met is not None]
     met = sum(1 for row in targets if row.met)

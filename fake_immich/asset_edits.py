@@ -95,10 +95,15 @@ def reverse_geocode(latitude: float | None, longitude: float | None) -> tuple[st
 
 def extract_metadata(asset: FakeAsset, now_ms: int) -> FakeAsset:
     """The asset after metadata extraction re-read its file and sidecar: the exif's date and
-    zone become fileCreatedAt and localDateTime, the position is geocoded again, and the
-    update of the asset row bumps updatedAt."""
-    city, state, country = reverse_geocode(asset.latitude, asset.longitude)
-    changes: dict = {"updated_ms": now_ms, "city": city, "state": state, "country": country}
+    zone become fileCreatedAt and localDateTime, the position is geocoded again (a position of
+    exactly 0,0 is read as none, as MetadataService.getGeo does), and the update of the asset
+    row bumps updatedAt."""
+    changes: dict = {"updated_ms": now_ms}
+    if asset.latitude == 0 and asset.longitude == 0:
+        changes.update(latitude=None, longitude=None)
+    city, state, country = reverse_geocode(changes.get("latitude", asset.latitude),
+                                           changes.get("longitude", asset.longitude))
+    changes.update(city=city, state=state, country=country)
     if asset.taken_at is not None:
         changes["file_created_at"] = asset.taken_at
         changes["sort_ms"] = ms_of(asset.taken_at)

@@ -156,9 +156,12 @@ def _register_blueprints(app: Flask) -> None:
     from service.openapi import bp as openapi_bp
     from service.photos.views import bp as photos_bp
     from service.shares.views import bp as shares_bp
+    from service.tracks.views import bp as tracks_bp
+    from service.trips.views import bp as trips_bp
     from service.web import bp as web_bp
 
-    for blueprint in (auth_bp, immich_bp, library_bp, photos_bp, shares_bp, web_bp, health_bp, openapi_bp):
+    for blueprint in (auth_bp, immich_bp, library_bp, photos_bp, shares_bp, tracks_bp, trips_bp, web_bp,
+                      health_bp, openapi_bp):
         app.register_blueprint(blueprint)
 
 
@@ -174,15 +177,23 @@ def _content_security_policy(tile_url: str) -> str:
 
 def _register_hooks(app: Flask) -> None:
     from service.request_log import init_request_logging
+    from service.tracks.track_service import UploadTooLarge
 
     init_request_logging(app)
     csp = _content_security_policy(app.config["TILE_URL"])
     max_body = app.config["MAX_CONTENT_LENGTH"]
     secure_cookies = app.config["JWT_COOKIE_SECURE"]
+    # Track files are the one large upload: streamed to a temporary file, never read whole.
+    upload_limits = {"tracks.upload_track": app.config["TRACK_UPLOAD_MB"] * 1024 * 1024}
 
     @app.before_request
     def refuse_large_bodies() -> None:
-        if request.content_length is not None:
+        upload_limit = upload_limits.get(request.endpoint or "")
+        if upload_limit is not None:
+            request.max_content_length = upload_limit  # werkzeug stops reading past it
+            if request.content_length is not None and request.content_length > upload_limit:
+                raise UploadTooLarge(app.config["TRACK_UPLOAD_MB"])
+        elif request.content_length is not None:
             # Refused from the declared length, before anything is read.
             if request.content_length > max_body:
                 raise RequestEntityTooLarge()

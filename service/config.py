@@ -218,6 +218,11 @@ def load_config(
         "THUMBNAIL_CACHE_MB": _int("THUMBNAIL_CACHE_MB", setting("THUMBNAIL_CACHE_MB", "1024") or ""),
         "THUMBNAIL_CACHE_DIR": cache_dir,
         "THUMBNAIL_ACCEL_REDIRECT": accel_redirect,
+        "TRACK_UPLOAD_MB": _int("TRACK_UPLOAD_MB", setting("TRACK_UPLOAD_MB", "100") or "", minimum=1),
+        "TRACK_MAX_GAP_MINUTES": _int(
+            "TRACK_MAX_GAP_MINUTES", setting("TRACK_MAX_GAP_MINUTES", "30") or "", minimum=1
+        ),
+        "TRIP_MIN_KM": _int("TRIP_MIN_KM", setting("TRIP_MIN_KM", "50") or "", minimum=1),
         # Request bodies on /api are small JSON documents.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         # flask-jwt-extended

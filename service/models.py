@@ -1,12 +1,26 @@
 """The tables: accounts, their Immich settings, revoked login sessions, sign-in attempts, the
-claim of the first account, the library index, shares and privacy zones."""
+claim of the first account, the library index, shares and privacy zones, and location history
+(tracks, their settings and write-backs) with trip overrides."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -191,3 +205,97 @@ class PrivacyZone(Base):
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
     radius_m: Mapped[float] = mapped_column(Float)
+
+
+class Track(Base):
+    """One imported location history (a GPX, GeoJSON or Google Takeout file): its name and
+    time span. The points live in track_chunks. Removed with the user's Immich settings."""
+
+    __tablename__ = "tracks"
+    __table_args__ = (Index("ix_tracks_user_time", "user_id", "started_ms"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("immich_configs.user_id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    point_count: Mapped[int] = mapped_column(Integer)
+    started_ms: Mapped[int] = mapped_column(BigInteger)
+    ended_ms: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TrackChunk(Base):
+    """Up to 65,536 consecutive points of a track, packed: int64 milliseconds since the
+    epoch and int32 latitude/longitude in 1e-7 degrees (about 1 cm), little-endian. Nothing
+    else of the file (speeds, elevations, accuracies, place visits) is kept."""
+
+    __tablename__ = "track_chunks"
+    __table_args__ = (Index("ix_track_chunks_user_time", "user_id", "started_ms", "ended_ms"),)
+
+    track_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("immich_configs.user_id", ondelete="CASCADE"))
+    started_ms: Mapped[int] = mapped_column(BigInteger)
+    ended_ms: Mapped[int] = mapped_column(BigInteger)
+    point_count: Mapped[int] = mapped_column(Integer)
+    times: Mapped[bytes] = mapped_column(LargeBinary)
+    latitudes: Mapped[bytes] = mapped_column(LargeBinary)
+    longitudes: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TrackSettings(Base):
+    """The camera clock offset a user set (null: fitted), and the last fit with what it was
+    fitted from (a digest of the tracks and the index), so it is redone only when either changes."""
+
+    __tablename__ = "track_settings"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("immich_configs.user_id", ondelete="CASCADE"), primary_key=True
+    )
+    camera_clock_offset_seconds: Mapped[int | None] = mapped_column(Integer)
+    fitted_offset_seconds: Mapped[int | None] = mapped_column(Integer)
+    fitted_from_photos: Mapped[int] = mapped_column(Integer, default=0)
+    fitted_key: Mapped[str | None] = mapped_column(String(64))
+
+
+class TrackWriteback(Base):
+    """An estimated position written to Immich at the user's request, with the position the
+    asset had before, so that it can be undone."""
+
+    __tablename__ = "track_writebacks"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("immich_configs.user_id", ondelete="CASCADE"), primary_key=True
+    )
+    asset_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    previous_latitude: Mapped[float | None] = mapped_column(Float)
+    previous_longitude: Mapped[float | None] = mapped_column(Float)
+    written_latitude: Mapped[float] = mapped_column(Float)
+    written_longitude: Mapped[float] = mapped_column(Float)
+    written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TripOverride(Base):
+    """A user's own name for a detected trip, or its being hidden."""
+
+    __tablename__ = "trip_overrides"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("immich_configs.user_id", ondelete="CASCADE"), primary_key=True
+    )
+    trip_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TripEdit(Base):
+    """A merge (the trips meeting [start_ms, end_ms] become one) or a split (at start_ms),
+    replayed in order over the detected trips."""
+
+    __tablename__ = "trip_edits"
+    __table_args__ = (Index("ix_trip_edits_user", "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("immich_configs.user_id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # "merge" | "split"
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int | None] = mapped_column(BigInteger)

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 from sqlalchemy import create_engine, text
 
-from fake_immich import FakeImmich
+from fake_immich import ALICE_KEY, FakeImmich
 from service import create_app
 from service.components import components
 from service.db import upgrade_database
@@ -68,6 +68,35 @@ def fake() -> Iterator[FakeImmich]:
     server = FakeImmich().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def own_fake() -> Iterator[FakeImmich]:
+    """A fake of the test's own: the test may change its library."""
+    server = FakeImmich().start()
+    yield server
+    server.stop()
+
+
+def configure(client: FlaskClient, headers: dict[str, str], fake: FakeImmich, key: str = ALICE_KEY) -> None:
+    """Save Immich settings pointing at this fake, through the API."""
+    body = {"serverUrl": fake.url, "apiKey": key, "enabled": True}
+    response = client.put("/api/users/me/immich-config", json=body, headers=headers)
+    assert response.status_code == 200, response.get_json()
+
+
+def settle(app: Flask, timeout: float = 120.0) -> None:
+    """Wait until the app's library index sync has finished."""
+    assert components(app).index_syncer.wait_idle(timeout), "the sync did not finish"
+
+
+@pytest.fixture
+def alice_on_own_fake(app: Flask, client: FlaskClient, auth: Auth, own_fake: FakeImmich) -> dict[str, str]:
+    """alice signed in, her Immich settings on own_fake and their first sync done: her headers."""
+    headers = auth.bearer("alice@example.com")
+    configure(client, headers, own_fake)
+    settle(app)
+    return headers
 
 
 @pytest.fixture

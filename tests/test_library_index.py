@@ -7,26 +7,16 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from fake_immich import ALICE_KEY, BOB_KEY, FakeImmich
-from service.components import components
+from fake_immich import ALICE_KEY, BOB_KEY
 from service.extensions import db
-from tests.conftest import dispose, error_of, make_app
+from tests.conftest import configure, dispose, error_of, make_app, settle
 
 RANGE = "startDate=2000-01-01T00:00:00Z&endDate=2030-12-31T23:59:59Z"
-
-
-@pytest.fixture
-def own_fake() -> Iterator[FakeImmich]:
-    """A fake of this test's own: the tests here change its library."""
-    server = FakeImmich().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -42,16 +32,6 @@ def live_app(settings):
     app = make_app({**settings, "INDEX_ENABLED": "false"})
     yield app
     dispose(app)
-
-
-def configure(client, headers, fake, key=ALICE_KEY):
-    body = {"serverUrl": fake.url, "apiKey": key, "enabled": True}
-    response = client.put("/api/users/me/immich-config", json=body, headers=headers)
-    assert response.status_code == 200, response.get_json()
-
-
-def settle(app, timeout: float = 120.0) -> None:
-    assert components(app).index_syncer.wait_idle(timeout), "the sync did not finish"
 
 
 def index_of(client, headers) -> dict[str, Any]:
@@ -76,11 +56,8 @@ def search(client, headers, query=RANGE) -> dict[str, Any]:
 
 
 @pytest.fixture
-def alice(app, client, auth, own_fake):
-    headers = auth.bearer("alice@example.com")
-    configure(client, headers, own_fake)
-    settle(app)
-    return headers
+def alice(alice_on_own_fake):
+    return alice_on_own_fake
 
 
 def visible(fake, key=ALICE_KEY) -> list[Any]:

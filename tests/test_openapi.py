@@ -325,15 +325,17 @@ def map_rule_broken(case: Any) -> bool:
 
 def rejection_explained(case: Any, response: Any) -> bool:
     """A 400 for schema-valid input that the contract still refuses: a cross-parameter rule
-    of the search, or a server URL whose address the operator's policy does not allow (only
-    the fake Immich resolves here)."""
+    of the search (or of another date range), a track file that cannot be read, or a server
+    URL whose address the operator's policy does not allow (only the fake Immich resolves here)."""
     if case.meta is None or not case.meta.generation.mode.is_positive or response.status_code != 400:
         return False
     operation_id = case.operation.definition.raw.get("operationId")
-    if operation_id == "searchPhotos":
+    if operation_id in ("searchPhotos", "getTrackPath", "reviewEstimates"):
         return cross_parameter_rule_broken(case)
     if operation_id in MAP_OPERATIONS:
         return map_rule_broken(case)
+    if operation_id == "importTrack":
+        return True  # no schema says what a readable track file is: the 400 names what is wrong with it
     if operation_id in ("saveImmichConfig", "changeImmichConfig", "testImmichConnection"):
         message = response.json().get("error", "")
         return any(reason in message for reason in URL_POLICY_REFUSALS)

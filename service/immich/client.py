@@ -389,6 +389,22 @@ class ImmichClient:
         except (KeyError, TypeError, ValueError):
             raise ImmichUnavailable("Immich answered the statistics with an unexpected shape") from None
 
+    def asset_info(self, asset_id: str) -> dict[str, Any]:
+        """GET /assets/{id}: one asset with its exifInfo."""
+        body = self._json("GET", f"/assets/{quote(asset_id)}")
+        if not isinstance(body, dict) or body.get("id") != asset_id:
+            raise ImmichUnavailable("Immich answered /assets with an unexpected shape")
+        return body
+
+    def update_asset_position(self, asset_id: str, *, latitude: float, longitude: float) -> None:
+        """PUT /assets/{id} with only latitude and longitude (needs asset.update)."""
+        self._json("PUT", f"/assets/{quote(asset_id)}", {"latitude": latitude, "longitude": longitude})
+
+    def update_assets(self, asset_ids: list[str], **changes: Any) -> None:
+        """PUT /assets: the same change to many assets (with no ids, a harmless check that
+        the key has asset.update)."""
+        self._json_or_empty("PUT", "/assets", {"ids": asset_ids, **changes})
+
     def open_thumbnail(self, asset_id: str, *, size: str, if_none_match: str | None) -> UpstreamMedia:
         headers = {"If-None-Match": if_none_match} if if_none_match else {}
         return self._media(f"/assets/{quote(asset_id)}/thumbnail", {"size": size}, headers)
@@ -494,6 +510,16 @@ class ImmichClient:
             raise
         finally:
             response.close()
+
+    def _json_or_empty(self, method: str, path: str, body: Any) -> None:
+        """A call whose success is 204 No Content."""
+        with self._slots:
+            response = self._send(method, path, json_body=body)
+            try:
+                self._raise_for_status(response.status_code, path,
+                                       lambda: response.raw.read(4096, decode_content=True))
+            finally:
+                response.close()
 
     def _media(self, path: str, params: dict[str, str] | None, headers: dict[str, str]) -> UpstreamMedia:
         url = self._path_base + path + ("?" + urlencode(params) if params else "")

@@ -18,6 +18,8 @@ NEEDED = {
     "asset.view": "show thumbnails and previews",
     "asset.download": "download originals",
 }
+# Only for writing estimated positions back to Immich, when the user asks.
+OPTIONAL = {"asset.update": "write estimated positions back to Immich"}
 
 
 def check_connection(client: ImmichClient) -> dict[str, Any]:
@@ -54,8 +56,10 @@ def check_connection(client: ImmichClient) -> dict[str, Any]:
         permissions["asset.download"] = _can(lambda: client.open_original(sample_id, range_header="bytes=0-0"))
 
     missing = [name for name, granted in permissions.items() if granted is False]
+    permissions["asset.update"] = _can_update(client)
     report["permissions"] = permissions
     report["missingPermissions"] = missing
+    report["missingOptionalPermissions"] = [name for name in OPTIONAL if permissions[name] is False]
     if missing:
         report["reason"] = "The API key cannot " + ", ".join(
             f"{NEEDED[name]} ({name})" for name in missing
@@ -63,6 +67,16 @@ def check_connection(client: ImmichClient) -> dict[str, Any]:
     elif sample_id is None:
         report["reason"] = "No photos found to check thumbnail and download permissions"
     return report
+
+
+def _can_update(client: ImmichClient) -> bool | None:
+    try:
+        client.update_assets([])  # no ids: changes nothing, but the permission is checked
+    except ImmichPermissionError:
+        return False
+    except ImmichError:
+        return None
+    return True
 
 
 def _can(call: Any) -> bool | None:

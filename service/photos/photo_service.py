@@ -3,6 +3,7 @@ and opening media; it knows nothing of Flask's request."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from service.photos import map_data
 from service.photos.search import PhotoSet, SearchQuery, fetch_range, iso_utc
 from service.photos.search_cache import RangeKey
 from service.photos.thumbnail_cache import CachedThumbnail, ThumbnailKey
+from service.tracks import track_service
+from service.tracks.positions import Estimates
 
 THUMBNAIL_SIZES = ("thumbnail", "preview")
 
@@ -36,13 +39,30 @@ class SearchResult:
 
 def search(*, owner_id: uuid.UUID, query: SearchQuery, url_prefix: str) -> SearchResult:
     """The owner's photos in the query's range (and circle), with URLs under url_prefix:
-    from the library index when it is ready for these settings, else from Immich."""
+    from the library index when it is ready for these settings, else from Immich; with
+    includeEstimated, photos without GPS carry their position on the owner's tracks."""
+    photo_set, source, indexed_at, estimates = _photo_set(owner_id, query)
+    return SearchResult(photo_set.select(query.circle, url_prefix, estimates), source, indexed_at)
+
+
+def estimated_photos(*, owner_id: uuid.UUID, query: SearchQuery, url_prefix: str) -> SearchResult:
+    """Only the photos that have an estimated position: the list to review before writing
+    positions to Immich."""
+    photo_set, source, indexed_at, estimates = _photo_set(owner_id, dataclasses.replace(query, include_estimated=True))
+    return SearchResult(photo_set.select(query.circle, url_prefix, estimates, estimated_only=True), source,
+                        indexed_at)
+
+
+def _photo_set(owner_id: uuid.UUID, query: SearchQuery) -> tuple[PhotoSet, str, str | None, Estimates | None]:
     creds = settings.credentials(owner_id)
-    indexed = index_service.search(user_id=owner_id, settings_version=creds.version, query=query)
+    # Photos without GPS lie outside any circle until their estimate is known: load them all.
+    loaded = dataclasses.replace(query, circle=None) if query.include_estimated else query
+    indexed = index_service.search(user_id=owner_id, settings_version=creds.version, query=loaded)
     if indexed is not None:
         photo_set, indexed_at = indexed
-        return SearchResult(photo_set.select(query.circle, url_prefix), "index", indexed_at)
-    return SearchResult(_live_set(owner_id, creds, query).select(query.circle, url_prefix), "live")
+        return photo_set, "index", indexed_at, _estimates(owner_id, photo_set, query, from_index=True)
+    photo_set = _live_set(owner_id, creds, loaded)
+    return photo_set, "live", None, _estimates(owner_id, photo_set, query, from_index=False)
 
 
 def photo_set(*, owner_id: uuid.UUID, query: SearchQuery) -> PhotoSet:
@@ -72,6 +92,13 @@ def _live_set(owner_id: uuid.UUID, creds: settings.Credentials, query: SearchQue
     key = RangeKey(owner_id=owner_id, settings_version=creds.version, start=iso_utc(query.start),
                    end=iso_utc(query.end))
     return found.search_cache.get_or_load(key, load)
+
+
+def _estimates(owner_id: uuid.UUID, photo_set: PhotoSet, query: SearchQuery, *, from_index: bool) -> Estimates | None:
+    if not query.include_estimated:
+        return None
+    return track_service.estimates_for(user_id=owner_id, photos=photo_set.photos, start=query.start,
+                                       end=query.end, from_index=from_index)
 
 
 # ------------------------------------------------------------------ the map

@@ -12,13 +12,17 @@ from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
 import orjson
 
 from service.errors import InvalidInput
 from service.immich.client import ImmichClient, ImmichTimeout, ImmichUnavailable
 from service.photos.geo import Circle, coordinates, within_mask
+
+if TYPE_CHECKING:
+    from service.tracks.positions import Estimates
 
 PAGE_SIZE = 1000  # Immich's maximum
 
@@ -49,6 +53,7 @@ class SearchQuery:
     start: datetime
     end: datetime
     circle: Circle | None
+    include_estimated: bool = False  # photos without GPS get a position from the user's tracks
 
 
 def parse_datetime(name: str, raw: str | None) -> datetime:
@@ -78,15 +83,24 @@ def _number(name: str, raw: str, low: float, high: float) -> float:
     return value
 
 
+def parse_flag(name: str, raw: str | None) -> bool:
+    if raw in (None, "", "false"):
+        return False
+    if raw == "true":
+        return True
+    raise InvalidQuery(f"{name} must be true or false")
+
+
 def parse_query(args: Mapping[str, str]) -> SearchQuery:
     start = parse_datetime("startDate", args.get("startDate"))
     end = parse_datetime("endDate", args.get("endDate"))
     if start > end:
         raise InvalidQuery("startDate must not be after endDate")
+    estimated = parse_flag("includeEstimated", args.get("includeEstimated"))
     names = ("latitude", "longitude", "radiusMeters")
     given = [name for name in names if args.get(name) not in (None, "")]
     if not given:
-        return SearchQuery(start, end, None)
+        return SearchQuery(start, end, None, estimated)
     if len(given) != 3:
         missing = ", ".join(name for name in names if name not in given)
         raise InvalidQuery(f"latitude, longitude and radiusMeters go together: {missing} missing")
@@ -95,7 +109,7 @@ def parse_query(args: Mapping[str, str]) -> SearchQuery:
     radius = _number("radiusMeters", args["radiusMeters"], 0, 2 * math.pi * 6_371_008.8)
     if radius <= 0:
         raise InvalidQuery("radiusMeters must be greater than 0")
-    return SearchQuery(start, end, Circle(latitude, longitude, radius))
+    return SearchQuery(start, end, Circle(latitude, longitude, radius), estimated)
 
 
 def iso_utc(value: datetime) -> str:
@@ -250,20 +264,42 @@ class PhotoSet:
     def __len__(self) -> int:
         return len(self.photos)
 
-    def select(self, circle: Circle | None, url_prefix: str) -> list[orjson.Fragment]:
+    def select(self, circle: Circle | None, url_prefix: str, estimates: Estimates | None = None,
+               *, estimated_only: bool = False) -> list[orjson.Fragment]:
         """The photos inside the circle (all without one) with URLs under url_prefix, as
-        pre-encoded JSON fragments."""
+        pre-encoded JSON fragments. With estimates, a photo without GPS carries its
+        estimatedLocation and is inside the circle when that is."""
         if circle is None:
-            return self.encode_at(range(len(self.photos)), url_prefix)
-        return self.encode_at(within_mask(self.latitudes, self.longitudes, circle).nonzero()[0].tolist(), url_prefix)
+            mask = None
+        else:
+            mask = within_mask(self.latitudes, self.longitudes, circle)
+            if estimates is not None:
+                mask |= within_mask(estimates.latitudes, estimates.longitudes, circle)
+        if estimated_only:
+            found = estimates.found if estimates is not None else np.zeros(len(self.photos), dtype=bool)
+            mask = found if mask is None else mask & found
+        indices: Any = range(len(self.photos)) if mask is None else mask.nonzero()[0].tolist()
+        return self.encode_at(indices, url_prefix, estimates)
 
-    def encode_at(self, indices: Iterable[int], url_prefix: str) -> list[orjson.Fragment]:
-        """The photos at these positions with URLs under url_prefix, each encoded once."""
+    def encode_at(self, indices: Iterable[int], url_prefix: str,
+                  estimates: Estimates | None = None) -> list[orjson.Fragment]:
+        """The photos at these positions with URLs under url_prefix, each encoded once; with
+        estimates, a photo without GPS that has one carries its estimatedLocation."""
         encoded = self._encoded.setdefault(url_prefix, [None] * len(self.photos))
         photos = self.photos
         prefix = orjson.dumps(url_prefix)[:-1]  # the prefix as JSON text, without its closing quote
         selected = []
         for i in indices:
+            if estimates is not None and estimates.accuracies[i] == estimates.accuracies[i]:  # not NaN
+                selected.append(orjson.Fragment(orjson.dumps({
+                    **photos[i],
+                    "thumbnailUrl": f"{url_prefix}{photos[i]['id']}/thumbnail",
+                    "downloadUrl": f"{url_prefix}{photos[i]['id']}/download",
+                    "estimatedLocation": {"latitude": round(float(estimates.latitudes[i]), 6),
+                                          "longitude": round(float(estimates.longitudes[i]), 6),
+                                          "accuracyMeters": int(round(float(estimates.accuracies[i])))},
+                })))
+                continue
             fragment = encoded[i]
             if fragment is None:
                 photo = photos[i]

@@ -47,7 +47,9 @@ async function send(method, path, body, signal, csrfCookie = "csrf_access_token"
     const token = readCookie(csrfCookie);
     if (token) headers["X-CSRF-TOKEN"] = token;
   }
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body; // multipart: the browser sets the type with its boundary
+  } else if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -133,6 +135,8 @@ export const postJson = (path, body, options) => api("POST", path, { ...options,
 export const putJson = (path, body, options) => api("PUT", path, { ...options, body });
 export const patchJson = (path, body, options) => api("PATCH", path, { ...options, body });
 export const deleteJson = (path, options) => api("DELETE", path, options);
+/** A multipart upload (a FormData body), answered in the envelope like the rest. */
+export const postForm = (path, form, options) => api("POST", path, { ...options, body: form });
 
 let confirming = null;
 

@@ -5,6 +5,7 @@
 // near a place, the photos within the radius are fetched and clustered as before.
 import "./first-run.js";
 import { ApiError, getJson } from "./api.js";
+import { toDayValue } from "./dates.js";
 import { el, elementsById } from "./dom.js";
 import {
   apiParams,
@@ -12,6 +13,7 @@ import {
   clusterParams,
   clustersFound,
   coveringBounds,
+  estimatesShown,
   histogramParams,
   photoPageParams,
   retryScheduled,
@@ -22,6 +24,7 @@ import {
   viewRange,
   WORLD_VIEW,
   formatDistance,
+  openDays,
   photosFound,
   photosPlaced,
   radiusMeters,
@@ -52,11 +55,14 @@ import { PhotoMap } from "./photo-map.js";
 import { Scrubber } from "./scrubber.js";
 import { readPageConfig, requireUser, wireSignOut } from "./session.js";
 import { Timeline } from "./timeline.js";
+import { TracksPanel } from "./tracks-panel.js";
+import { TripsPanel, tripFrame } from "./trips-panel.js";
 import { PhotoViewer } from "./viewer.js";
 
 const SEARCH_PATH = "/api/users/me/immich/photos/search";
 const MAP_PATH = "/api/users/me/immich/map";
 const INDEX_PATH = "/api/users/me/immich/index";
+const ESTIMATES_PATH = "/api/users/me/tracks/estimates";
 const RADIUS_SEARCH_DELAY_MS = 400;
 const VIEW_DELAY_MS = 120; // after a pan or zoom ends, before the view's clusters are asked for
 const SCRUB_INTERVAL_MS = 150; // at most one clusters request this often while dragging
@@ -88,6 +94,8 @@ const ui = elementsById([
   "index-banner",
   "grid-panel",
   "view-photos",
+  "tracks-panel",
+  "trips-panel",
   "viewer",
 ]);
 
@@ -140,6 +148,12 @@ const grid = new PhotoGrid(ui.gridPanel, {
   },
   onOpen: openViewer,
 });
+
+// Location history: photos without GPS placed from the tracks, beside the clusters; and the
+// trips found in the library, each opening its dates and extent.
+const tracksPanel = new TracksPanel(ui.tracksPanel, { map: photoMap.map, onOpen: openViewer, onToggle: showEstimates });
+const tripsPanel = new TripsPanel(ui.tripsPanel, { onOpen: openTrip });
+let tripFraming = null; // a trip's extent, framed by the search it starts instead of its photos'
 
 let state = stateFromUrl(location.search);
 
@@ -272,6 +286,7 @@ async function search() {
   scrubber.stop();
   change(setSpan, null);
   change(searchStarted, query);
+  showEstimates();
   if (query.centre) {
     await searchNearPlace(query);
   } else {
@@ -363,7 +378,8 @@ async function frameLibrary() {
     return;
   }
   if (!finishRequest(signal)) return;
-  const bounds = coveringBounds(data.clusters);
+  const bounds = tripFraming ?? coveringBounds(data.clusters);
+  tripFraming = null;
   if (bounds) photoMap.frame(bounds);
   // The move asked for the clusters after a pause; ask now instead.
   window.clearTimeout(viewTimer);
@@ -525,6 +541,34 @@ async function pollIndex() {
   indexWasSyncing = syncing;
 }
 
+let estimatesController = null;
+
+/** With the switch on, the range's photos placed from the tracks (near the place, if one is chosen). */
+async function showEstimates() {
+  if (estimatesController) estimatesController.abort();
+  const query = state.search.query;
+  if (!tracksPanel.enabled || !query) {
+    tracksPanel.show([], query ? query.range : null);
+    change(estimatesShown, 0);
+    return;
+  }
+  estimatesController = new AbortController();
+  const { signal } = estimatesController;
+  try {
+    const data = await getJson(`${ESTIMATES_PATH}?${apiParams(query)}`, { signal });
+    if (!signal.aborted) change(estimatesShown, tracksPanel.show(data.photos || [], query.range).length);
+  } catch {
+    // No estimates (no tracks, or the index is off): the map shows the photos with GPS alone.
+  }
+}
+
+function openTrip(trip) {
+  change(setNearPlace, false);
+  change(openDays, toDayValue(new Date(trip.startedAt)), toDayValue(new Date(trip.endedAt)));
+  tripFraming = tripFrame(trip.bbox);
+  search();
+}
+
 function clearLocation() {
   const hadCentre = Boolean(state.centre);
   change(setNearPlace, false);
@@ -582,4 +626,5 @@ render(state);
 requireUser().then(() => {
   search();
   pollIndex();
+  tripsPanel.load();
 }, showFailure);

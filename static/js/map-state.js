@@ -18,6 +18,7 @@
 //     problem: what is wrong with the dates when the status is "invalid", else ""
 //     retryIn: seconds until a failed search tries again by itself (0: it will not)
 //     slow:    a search has been running long enough to offer Cancel
+//     estimated: how many photos without GPS are drawn at a place estimated from the tracks
 //   }
 // }
 import { customRange, PRESETS, presetRange, toDayValue, toIsoUtc } from "./dates.js";
@@ -27,7 +28,17 @@ export const RADII = [100, 250, 500, 1000, 2000, 5000, 10000, 25000, 50000, 1000
 export const DEFAULT_RADIUS_INDEX = 6;
 export const DEFAULT_PRESET = "all";
 
-const NO_SEARCH = { status: "idle", query: null, clusters: null, photos: null, error: null, problem: "", retryIn: 0, slow: false };
+const NO_SEARCH = {
+  status: "idle",
+  query: null,
+  clusters: null,
+  photos: null,
+  error: null,
+  problem: "",
+  retryIn: 0,
+  slow: false,
+  estimated: 0,
+};
 
 export function formatDistance(meters) {
   return meters >= 1000 ? `${meters / 1000} km` : `${meters} m`;
@@ -224,7 +235,18 @@ export function searchInvalid(state, problem) {
 
 /** The last result stays in view (dimmed) while the next one loads. */
 export function searchStarted(state, query) {
-  return { ...state, search: { ...state.search, status: "loading", query, problem: "", retryIn: 0, slow: false } };
+  const search = { ...state.search, status: "loading", query, problem: "", retryIn: 0, slow: false, estimated: 0 };
+  return { ...state, search };
+}
+
+/** Photos without GPS placed from the user's tracks were drawn (0 when the switch is off). */
+export function estimatesShown(state, count) {
+  return { ...state, search: { ...state.search, estimated: count } };
+}
+
+/** A trip from the list: its first and last day as a custom range. */
+export function openDays(state, from, to) {
+  return { ...state, preset: "custom", from, to, span: null };
 }
 
 export function searchSlow(state) {

@@ -45,21 +45,27 @@ function photoCount(search) {
 const plural = (n, one, many) => `${n.toLocaleString("en")} ${n === 1 ? one : many}`;
 
 /** The counts under the map: "12 photos · 10 on the map · 2 without location". */
+/** The photos without GPS: those placed from the tracks, then the rest. */
+function withoutLocation(parts, count, estimated = 0) {
+  const shown = Math.min(estimated, count);
+  if (shown) parts.push(`${shown.toLocaleString("en")} estimated`);
+  if (count > shown) parts.push(`${(count - shown).toLocaleString("en")} without location`);
+  return parts.join(" · ");
+}
+
 export function summary(search) {
-  const { photos, clusters } = search;
+  const { photos, clusters, estimated } = search;
   if (clusters) {
     const { totalCount, inViewCount, withoutLocationCount } = clusters;
     if (!totalCount) return "No photos";
     const parts = [plural(totalCount, "photo", "photos"), `${inViewCount.toLocaleString("en")} in this view`];
-    if (withoutLocationCount) parts.push(`${withoutLocationCount.toLocaleString("en")} without location`);
-    return parts.join(" · ");
+    return withoutLocation(parts, withoutLocationCount, estimated);
   }
   if (!photos) return "";
   if (!photos.length) return "No photos";
   const placed = photos.filter(hasCoordinates).length;
   const parts = [`${photos.length} ${photos.length === 1 ? "photo" : "photos"}`, `${placed} on the map`];
-  if (placed < photos.length) parts.push(`${photos.length - placed} without location`);
-  return parts.join(" · ");
+  return withoutLocation(parts, photos.length - placed, estimated);
 }
 
 function failureOverlay(error, retryIn = 0) {

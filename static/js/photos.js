@@ -9,8 +9,13 @@ export function photoName(photo) {
   return photo.originalFileName || "Photo";
 }
 
-/** "48.85660, 2.35220", or a sentence when the photo has no place. */
+/** "48.85660, 2.35220", a place estimated from the tracks with its accuracy, or a sentence
+ * when the photo has no place. */
 export function formatCoordinates(photo) {
+  const guess = photo.estimatedLocation;
+  if (guess && !hasCoordinates(photo)) {
+    return `${guess.latitude.toFixed(5)}, ${guess.longitude.toFixed(5)} (estimated ±${guess.accuracyMeters} m)`;
+  }
   if (!hasCoordinates(photo)) return "No location recorded";
   return `${photo.latitude.toFixed(5)}, ${photo.longitude.toFixed(5)}`;
 }

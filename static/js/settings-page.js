@@ -236,9 +236,15 @@ async function run(action, request, failure) {
   }
 }
 
+/** Tell the page's other sections (location history) whether Immich is set up now. */
+function announce(stored) {
+  document.dispatchEvent(new CustomEvent("immich-settings", { detail: { configured: Boolean(stored) } }));
+}
+
 async function load() {
   try {
     const stored = await getJson(CONFIG_PATH);
+    announce(stored);
     change(loaded, stored, new URLSearchParams(location.search).get("welcome") === "1");
     (stored ? ui.apiKey : ui.serverUrl).focus();
   } catch (error) {
@@ -275,6 +281,7 @@ function save(request, { check }) {
         problem = connectionProblem(report, serverUrl);
       }
       change(saved, stored, problem);
+      announce(stored);
     },
     "Your settings could not be saved.",
   );
@@ -340,6 +347,7 @@ ui.deleteDialog.addEventListener("close", () => {
     async () => {
       await deleteJson(CONFIG_PATH);
       change(deleted);
+      announce(null);
       ui.serverUrl.focus();
     },
     "Your settings could not be deleted.",

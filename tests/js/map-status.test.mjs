@@ -137,6 +137,12 @@ const CLUSTERS = { clusters: [], inViewCount: 1200, totalCount: 50000, withoutLo
 test("the clusters' counts make the summary, with thousands grouped", () => {
   const shown = search("ready", { clusters: CLUSTERS });
   assert.equal(summary(shown), "50,000 photos · 1,200 in this view · 300 without location");
+  // Photos placed from the tracks are no longer counted as without location.
+  const estimated = search("ready", { clusters: CLUSTERS, estimated: 120 });
+  assert.equal(summary(estimated), "50,000 photos · 1,200 in this view · 120 estimated · 180 without location");
+  assert.equal(summary(search("ready", { clusters: CLUSTERS, estimated: 300 })),
+    "50,000 photos · 1,200 in this view · 300 estimated");
+  assert.equal(summary(search("ready", { photos: [PLACED, UNPLACED], estimated: 1 })), "2 photos · 1 on the map · 1 estimated");
   assert.equal(pageState(shown), "ready");
   assert.equal(overlay(shown), null);
   assert.equal(pageState(search("ready", { clusters: { ...CLUSTERS, totalCount: 0 }, query: { range: RANGE } })), "empty");
