@@ -19,13 +19,16 @@ if [[ ! -x .venv/bin/python ]]; then
     "$python" -m venv .venv
 fi
 
-extras=""
-[[ $want_test == 1 ]] && extras="[test]"
-pyfp="$(fingerprint pyproject.toml)$extras"
+# The exact versions and hashes of requirements*.lock (pip-compile --generate-hashes), then
+# this checkout itself, editable, with nothing more resolved.
+lock=requirements.lock
+[[ $want_test == 1 ]] && lock=requirements-test.lock
+pyfp="$(fingerprint pyproject.toml "$lock")$lock"
 if ! is_current python "$pyfp"; then
-    echo "setup: installing Python packages"
+    echo "setup: installing Python packages from $lock"
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".$extras"
+    .venv/bin/python -m pip install --quiet --require-hashes -r "$lock"
+    .venv/bin/python -m pip install --quiet --no-deps -e .
     echo "$pyfp" > "$stamps/python"
 fi
 
@@ -35,6 +38,8 @@ if ! is_current npm "$npmfp" || [[ ! -d node_modules/leaflet ]]; then
     npm install --no-audit --no-fund --loglevel=error
     echo "$npmfp" > "$stamps/npm"
 fi
+# The same libraries, checked against package-lock.json's sha512, inside the package for the wheel.
+.venv/bin/python scripts/vendor.py
 
 # Debian packages the tests drive: Chromium (through Playwright), nginx (as a reverse proxy),
 # and Redis and PostgreSQL servers that the outage tests start, kill and freeze themselves.
@@ -44,6 +49,7 @@ if [[ $want_test == 1 ]]; then
     [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
     command -v redis-server >/dev/null || missing+=(redis-server)
     command -v initdb >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+    command -v systemd-analyze >/dev/null || missing+=(systemd)  # checks deploy/photo-atlas.service
     if (( ${#missing[@]} )); then
         echo "setup: installing Debian packages for the tests: ${missing[*]}"
         sudo_cmd=""

@@ -14,8 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from service.components import Components
 from service.config import ConfigError, load_config, tile_origin
 from service.json_provider import OrjsonProvider
-
-ROOT = Path(__file__).resolve().parent.parent
+from service.resources import default_instance_path, resource_path
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -25,13 +24,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging starts, before flask-limiter's own before_request runs.
     """
     instance_path = Path(
-        (test_config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH") or ROOT / "instance"
+        (test_config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH") or default_instance_path()
     )
     app = Flask(
         __name__,
         instance_path=str(instance_path.resolve()),
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(resource_path("templates")),
+        static_folder=str(resource_path("static")),
     )
     app.config.from_mapping(load_config(instance_path, dict(os.environ), test_config))
     app.json = OrjsonProvider(app)
@@ -88,6 +87,7 @@ def _init_extensions(app: Flask) -> None:
 
 def build_components(config: Mapping[str, Any]) -> Components:
     """Every shared component, from the config alone."""
+    from service.auth.oidc import OidcProvider, OidcSettings
     from service.auth.revocation import DatabaseRevocations
     from service.crypto import KeyRing
     from service.immich.client import UpstreamLimits, Upstreams
@@ -145,10 +145,18 @@ def build_components(config: Mapping[str, Any]) -> Components:
             lease_seconds=config["INDEX_LEASE_SECONDS"],
         )),
         map_columns=ColumnsCache(),
+        oidc=OidcProvider(OidcSettings(
+            issuer=config["OIDC_ISSUER"],
+            client_id=config["OIDC_CLIENT_ID"],
+            client_secret=config["OIDC_CLIENT_SECRET"],
+            scopes=config["OIDC_SCOPES"],
+            timeout=config["OIDC_TIMEOUT"],
+        )) if config.get("OIDC_ISSUER") else None,
     )
 
 
 def _register_blueprints(app: Flask) -> None:
+    from service.auth.sign_in_views import bp as sign_in_bp
     from service.auth.views import bp as auth_bp
     from service.health import bp as health_bp
     from service.immich.views import bp as immich_bp
@@ -160,8 +168,8 @@ def _register_blueprints(app: Flask) -> None:
     from service.trips.views import bp as trips_bp
     from service.web import bp as web_bp
 
-    for blueprint in (auth_bp, immich_bp, library_bp, photos_bp, shares_bp, tracks_bp, trips_bp, web_bp,
-                      health_bp, openapi_bp):
+    for blueprint in (auth_bp, sign_in_bp, immich_bp, library_bp, photos_bp, shares_bp, tracks_bp, trips_bp,
+                      web_bp, health_bp, openapi_bp):
         app.register_blueprint(blueprint)
 
 

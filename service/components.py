@@ -15,6 +15,7 @@ from flask import Flask, current_app
 if TYPE_CHECKING:
     from redis import Redis
 
+    from service.auth.oidc import OidcProvider
     from service.auth.revocation import RevocationStore
     from service.crypto import KeyRing
     from service.immich.client import Upstreams
@@ -40,6 +41,8 @@ class Components:
     redis: Redis | None
     index_syncer: IndexSyncer
     map_columns: ColumnsCache
+    # The OpenID Connect provider, when OIDC_ISSUER is set.
+    oidc: OidcProvider | None = None
 
     def install(self, app: Flask) -> None:
         app.extensions[EXTENSION_KEY] = self
@@ -51,6 +54,8 @@ class Components:
         self.upstreams.close()
         if self.thumbnail_cache is not None:
             self.thumbnail_cache.close()
+        if self.oidc is not None:
+            self.oidc.close()
         if self.redis is not None:
             self.redis.close()
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -76,6 +79,43 @@ def _rate_limit(name: str, raw: str) -> RateLimit:
     except ValueError:
         raise ConfigError(f"{name} must read like '10 per 15 minutes', not {raw!r}") from None
     return RateLimit(item.amount, item.get_expiry())
+
+
+def _networks(name: str, raw: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    try:
+        return tuple(ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a comma list of IP addresses or CIDRs, not {raw!r}") from None
+
+
+def _sign_in_settings(setting: Callable[..., str | None]) -> dict[str, Any]:
+    """Password, OpenID Connect and trusted-header sign-in."""
+    issuer = (setting("OIDC_ISSUER") or "").strip() or None
+    client_id = (setting("OIDC_CLIENT_ID") or "").strip() or None
+    if issuer and not client_id:
+        raise ConfigError("OIDC_CLIENT_ID must be set when OIDC_ISSUER is")
+    if issuer and not issuer.startswith(("https://", "http://")):
+        raise ConfigError(f"OIDC_ISSUER must be an http(s) URL, not {issuer!r}")
+    scopes = (setting("OIDC_SCOPES", "openid email profile") or "").split()
+    if issuer and "openid" not in scopes:
+        raise ConfigError("OIDC_SCOPES must include openid")
+    header = (setting("TRUSTED_HEADER_AUTH") or "").strip() or None
+    if header and not re.fullmatch(r"[A-Za-z0-9-]{1,64}", header):
+        raise ConfigError(f"TRUSTED_HEADER_AUTH must be a header name such as Remote-User, not {header!r}")
+    return {
+        "PASSWORD_LOGIN": _bool("PASSWORD_LOGIN", setting("PASSWORD_LOGIN", "true") or ""),
+        "OIDC_ISSUER": issuer,
+        "OIDC_CLIENT_ID": client_id,
+        "OIDC_CLIENT_SECRET": setting("OIDC_CLIENT_SECRET") or None,
+        "OIDC_SCOPES": " ".join(scopes),
+        "OIDC_AUTO_REGISTER": _bool("OIDC_AUTO_REGISTER", setting("OIDC_AUTO_REGISTER", "false") or ""),
+        "OIDC_BUTTON_LABEL": setting("OIDC_BUTTON_LABEL", "Sign in with SSO") or "Sign in with SSO",
+        "OIDC_TIMEOUT": _float("OIDC_TIMEOUT", setting("OIDC_TIMEOUT", "10") or ""),
+        "TRUSTED_HEADER_AUTH": header,
+        "TRUSTED_HEADER_AUTO_REGISTER": _bool(
+            "TRUSTED_HEADER_AUTO_REGISTER", setting("TRUSTED_HEADER_AUTO_REGISTER", "false") or ""
+        ),
+    }
 
 
 def _instance_secrets(instance_path: Path) -> dict[str, str]:
@@ -190,6 +230,10 @@ def load_config(
             "LOGIN_ACCOUNT_RATE_LIMIT", setting("LOGIN_ACCOUNT_RATE_LIMIT", "100 per 15 minutes") or ""
         ),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", setting("TRUSTED_PROXIES", "0") or ""),
+        "TRUSTED_PROXY_ADDRESSES": _networks(
+            "TRUSTED_PROXY_ADDRESSES", setting("TRUSTED_PROXY_ADDRESSES", "127.0.0.1,::1") or ""
+        ),
+        **_sign_in_settings(setting),
         "TILE_URL": setting("TILE_URL", DEFAULT_TILE_URL),
         "TILE_ATTRIBUTION": setting("TILE_ATTRIBUTION", DEFAULT_TILE_ATTRIBUTION),
         "IMMICH_CONNECT_TIMEOUT": _float("IMMICH_CONNECT_TIMEOUT", setting("IMMICH_CONNECT_TIMEOUT", "5") or ""),

@@ -16,7 +16,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+from service.resources import resource_path
+
+MIGRATIONS_DIR = resource_path("migrations")
 
 
 EXTENSION_KEY = "db"

@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -41,6 +42,7 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_users_oidc_identity"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -51,6 +53,9 @@ class User(Base):
     # Loaded with the user in one read (a LEFT JOIN): a signed-in request that needs the
     # Immich settings, a thumbnail above all, then reads the database only once.
     immich_config: Mapped[ImmichConfig | None] = relationship(lazy="joined", viewonly=True)
+    # The OpenID Connect identity this account signs in as (issuer and subject, together unique).
+    oidc_issuer: Mapped[str | None] = mapped_column(String(512))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
 
     def to_dict(self) -> dict[str, str | None]:
         return {"id": str(self.id), "email": self.email, "name": self.name, "role": self.role}

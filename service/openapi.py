@@ -12,6 +12,8 @@ from flask import Blueprint, abort, current_app, render_template, request, send_
 from flask.typing import ResponseReturnValue
 from werkzeug.security import safe_join
 
+from service.resources import vendor_root
+
 bp = Blueprint("openapi", __name__)
 
 DOCUMENT = Path(__file__).with_name("openapi.json")
@@ -52,7 +54,7 @@ def docs_page() -> ResponseReturnValue:
 @bp.get("/api/docs/assets/<file>")
 def docs_asset(file: str) -> ResponseReturnValue:
     """A file of the installed Swagger UI package; anything else is 404."""
-    package = Path(current_app.root_path).parent / "node_modules" / UI_PACKAGE
+    package = vendor_root() / UI_PACKAGE
     mimetype = ASSET_TYPES.get(Path(file).suffix.lower())
     # safe_join refuses "..", absolute paths and separators that would leave the package.
     if mimetype is None or safe_join(str(package), file) is None:

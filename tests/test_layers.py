@@ -10,14 +10,15 @@ SERVICE = Path(__file__).resolve().parent.parent / "service"
 
 # Lowest first. A module's layer is the first pattern that matches its dotted name.
 LAYERS = [
-    ("foundation", ("service.errors", "service.config", "service.json_provider", "service.models",
+    ("foundation", ("service.errors", "service.resources", "service.config", "service.json_provider", "service.models",
                     "service.crypto", "service.components", "service.extensions", "service.db",
                     "service.validation", "service.request_log", "service.shared_redis")),
     ("upstream", ("service.immich.url_policy", "service.immich.client")),
     ("domain", ("service.auth.", "service.immich.settings", "service.immich.connection_check")),
     ("photos", ("service.photos.", "service.library.", "service.tracks.", "service.trips.")),
     ("shares", ("service.shares.",)),
-    ("views", ("service.auth.views", "service.immich.views", "service.photos.views", "service.library.views",
+    ("views", ("service.auth.views", "service.auth.sign_in_views",
+               "service.immich.views", "service.photos.views", "service.library.views",
                "service.shares.views", "service.tracks.views", "service.trips.views",
                "service.web",
                "service.health", "service.openapi", "service.doctor", "service.cli")),

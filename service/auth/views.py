@@ -15,6 +15,7 @@ from flask_jwt_extended import (
 )
 
 from service.auth import accounts, tokens
+from service.auth.external_accounts import PasswordLoginDisabled
 from service.errors import envelope
 from service.extensions import client_address, limiter
 from service.validation import json_object, text_field
@@ -41,6 +42,8 @@ def register() -> Any:
 
 @bp.post("/api/auth/login")
 def login() -> Any:
+    if not current_app.config["PASSWORD_LOGIN"]:
+        raise PasswordLoginDisabled()
     body = json_object()
     email = text_field(body, "email", max_length=320)
     password = text_field(body, "password", max_length=1024)

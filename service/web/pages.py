@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_jwt_extended import get_current_user, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import PyJWTError
 
 from service.immich import settings
+from service.resources import vendor_root
+from service.web.sign_in_options import SIGN_IN_MESSAGES, sign_in_options
 
 bp = Blueprint("web", __name__)
 
@@ -59,7 +70,9 @@ def welcome_page() -> ResponseReturnValue:
 
 @bp.get("/login")
 def login_page() -> ResponseReturnValue:
-    return render_template("login.html", page="login", config={})
+    options = sign_in_options(current_app.config)
+    error = SIGN_IN_MESSAGES.get(request.args.get("error", ""))
+    return render_template("login.html", page="login", config=options, sign_in_error=error)
 
 
 @bp.get("/settings")
@@ -108,10 +121,9 @@ def web_manifest() -> ResponseReturnValue:
 
 @bp.get("/vendor/<package>/<path:filename>")
 def vendor_file(package: str, filename: str) -> ResponseReturnValue:
-    """Serve a file from node_modules/<package>/dist; anything else is 404."""
+    """Serve a file from <package>/dist, vendored or in node_modules; anything else is 404."""
     if package not in VENDOR_PACKAGES:
         abort(404)
-    node_modules = Path(current_app.root_path).parent / "node_modules"
-    dist = node_modules / VENDOR_PACKAGES[package] / "dist"
+    dist = vendor_root() / VENDOR_PACKAGES[package] / "dist"
     # send_from_directory joins with safe_join: "..", absolute paths and the like are 404.
     return send_from_directory(dist, filename, max_age=VENDOR_MAX_AGE)

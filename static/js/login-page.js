@@ -4,6 +4,8 @@ import { ApiError, getJson, postJson, readCookie } from "./api.js";
 import { elementsById } from "./dom.js";
 
 const params = new URLSearchParams(location.search);
+// {passwordLogin, sso: {label, url} | null, headerLogin: url | null} from the server.
+const options = JSON.parse(document.getElementById("page-config").textContent);
 
 const ui = elementsById(["sign-in-section", "sign-up-section", "show-sign-up", "show-sign-in", "expired-notice"]);
 
@@ -138,6 +140,12 @@ function toggle(form) {
 
 ui.showSignUp.addEventListener("click", () => toggle("sign-up"));
 ui.showSignIn.addEventListener("click", () => toggle("sign-in"));
+
+// Behind a proxy that signs people in, go straight to its header sign-in, once: a failure comes
+// back here with ?error=, and the page then stays.
+if (options.headerLogin && !params.has("error")) {
+  location.replace(options.headerLogin);
+}
 
 render(state);
 if (state.form === "sign-up") FORMS["sign-up"].email.focus();
