@@ -98,6 +98,19 @@ def test_unexpected_failure_is_a_bare_500(app, caplog):
     assert "RuntimeError" in logged and "secret-token-abc" not in logged and "Traceback" not in logged
 
 
+def test_an_unexpected_failure_on_a_share_path_logs_no_token(app, caplog):
+    def explode(token):
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/api/shares/<token>/explode", "share_explode", explode)
+    token = "Zr8kQ2pX7vLw3nB5tY9cD1fH4jM6sA0e"
+    response = app.test_client().get(f"/api/shares/{token}/explode")
+    assert response.status_code == 500
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "unexpected RuntimeError" in logged and "/api/shares/<token>/explode" in logged
+    assert token not in logged
+
+
 def test_html_pages_get_an_html_error_page(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404
