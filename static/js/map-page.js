@@ -360,6 +360,7 @@ async function loadClusters() {
   retryAttempt = 0;
   change(clustersFound, data);
   photoMap.setClusters(data.clusters, asked.shift);
+  ui.map.dataset.zoom = String(asked.zoom);
   ui.map.dataset.clusters = "drawn";
 }
 

@@ -52,6 +52,21 @@ def wait_for_map(page: Page, timeout: float = 20_000) -> None:
     page.wait_for_selector("#map[data-clusters=drawn]", timeout=timeout)
 
 
+def zoom_out_once(page: Page) -> bool:
+    """Press the map's Zoom out and wait for the clusters of the new zoom; False at the widest."""
+    button = page.get_by_role("button", name="Zoom out")
+    if "leaflet-disabled" in (button.get_attribute("class") or ""):
+        return False
+    before = page.get_attribute("#map", "data-zoom")
+    button.click()
+    page.wait_for_function(
+        "before => { const map = document.getElementById('map');"
+        " return map.dataset.clusters === 'drawn' && map.dataset.zoom !== before; }",
+        arg=before, timeout=20_000,
+    )
+    return True
+
+
 def marker_total(page: Page) -> int:
     """Photos on the map as drawn: one per camera marker plus every cluster's number."""
     return int(
