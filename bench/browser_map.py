@@ -65,6 +65,7 @@ SYNC_ATTEMPTS = 2
 FIRST_MAP_TIMEOUT = 120.0  # seconds for a page to draw its first clustered map
 STEP_TIMEOUT = 30.0  # seconds for the map to follow one interaction
 SETTLE_TIMEOUT = 10.0  # seconds for the network to go quiet after the first map
+QUIET_S = 0.5  # no request in flight for this long: the network is quiet
 STEP_PAUSE = 0.3  # seconds between scrubber steps, so each one's update is measured alone
 SCROLL_MS = 4000  # how long the grid is scrolled
 SCROLL_PX_PER_FRAME = 60  # a brisk scroll, 3,600 px/s at 60 frames/s: past the first pages of photos
@@ -448,6 +449,7 @@ class Tab:
     app_url: str
     urls: dict[str, str]
     received: dict[str, int]
+    network: NetworkActivity
 
     def app_bytes(self) -> dict[str, int]:
         """Bytes over the wire (headers and body) from the app, by the kind of path."""
@@ -514,10 +516,30 @@ class Tab:
             arg=before, timeout=timeout * 1000, polling=50)
 
     def settle(self) -> None:
-        try:
-            self.page.wait_for_load_state("networkidle", timeout=SETTLE_TIMEOUT * 1000)
-        except Exception:  # noqa: BLE001 - a page that keeps polling is measured as it stands
-            pass
+        """Until no request has been in flight for QUIET_S (at most SETTLE_TIMEOUT: a page that
+        keeps polling is measured as it stands)."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while time.monotonic() < deadline and not self.network.quiet_for(QUIET_S):
+            self.page.wait_for_timeout(50)  # lets Playwright deliver the network events meanwhile
+
+
+class NetworkActivity:
+    """Requests in flight and when the last one began or ended, from CDP's Network events."""
+
+    def __init__(self) -> None:
+        self.pending: set[str] = set()
+        self.last = time.monotonic()
+
+    def started(self, event: dict[str, Any]) -> None:
+        self.pending.add(event["requestId"])
+        self.last = time.monotonic()
+
+    def ended(self, event: dict[str, Any]) -> None:
+        self.pending.discard(event["requestId"])
+        self.last = time.monotonic()
+
+    def quiet_for(self, seconds: float) -> bool:
+        return not self.pending and time.monotonic() - self.last >= seconds
 
 
 @contextmanager
@@ -531,11 +553,21 @@ def new_tab(browser: Any, app_url: str, storage_state: dict[str, Any] | None) ->
         cdp = context.new_cdp_session(page)
         urls: dict[str, str] = {}
         received: dict[str, int] = {}
-        cdp.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))
-        cdp.on("Network.loadingFinished",
-               lambda e: received.__setitem__(e["requestId"], int(e.get("encodedDataLength") or 0)))
+        network = NetworkActivity()
+
+        def sent(event: dict[str, Any]) -> None:
+            urls[event["requestId"]] = event["request"]["url"]
+            network.started(event)
+
+        def finished(event: dict[str, Any]) -> None:
+            received[event["requestId"]] = int(event.get("encodedDataLength") or 0)
+            network.ended(event)
+
+        cdp.on("Network.requestWillBeSent", sent)
+        cdp.on("Network.loadingFinished", finished)
+        cdp.on("Network.loadingFailed", network.ended)
         cdp.send("Network.enable")
-        yield Tab(context, page, cdp, app_url, urls, received)
+        yield Tab(context, page, cdp, app_url, urls, received, network)
     finally:
         context.close()
 
