@@ -1,8 +1,8 @@
 """Measurement `map`: the map page in headless Chromium over a big indexed library, beside the
 markercluster page (how the first version drew the map) over the 50,000 photos it was reported at.
 
-One fake Immich holds two libraries shaped alike: a trip a year to a city (25 km across) and
-the photos of one spot, a home, taken over all those years. One app under gunicorn indexes both
+One fake Immich holds two libraries shaped alike: a trip a year to a city (photos within 25 km
+of it) and the photos of one spot, a home, taken over all those years. One app under gunicorn indexes both
 (INDEX_ENABLED=true, the full sync timed). Chromium then opens, each in a context of its own (no
 HTTP cache), the map page as the big library's owner and the markercluster page, which the bench
 hands out under the app's own origin (so it reaches the API as a page of the app would): it asks
