@@ -307,7 +307,7 @@ def timed_sync(app: AppServer, user: SignedInUser, fake_url: str, key: str) -> d
     """The full sync from the settings saved to the index ready: seconds, photos indexed, and
     any failed attempt (a busy machine can make the fake miss a page; the sync is then started
     again, once, and the figure is that of the attempt that finished)."""
-    failures = []
+    failures: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     user.save_immich_config(fake_url, key)
     for attempt in range(SYNC_ATTEMPTS):
@@ -687,7 +687,9 @@ def pan_and_zoom(tab: Tab, *, redrawn: Callable[[int], None] | None) -> None:
             tab.page.mouse.up()
         actions.append(drag)
     for name in ("Zoom in", "Zoom in", "Zoom out", "Zoom out"):
-        actions.append(lambda name=name: tab.page.get_by_role("button", name=name).click())
+        def zoom(name: str = name) -> None:
+            tab.page.get_by_role("button", name=name).click()
+        actions.append(zoom)
     for action in actions:
         if redrawn is None:
             moves_before = int(tab.page.evaluate("() => window.__markercluster.moves"))
