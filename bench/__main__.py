@@ -1,4 +1,5 @@
-"""`.venv/bin/python -m bench [--quick] [--only search,geo,thumbnails,original,index,tracks] [--profile] [--strict]`"""
+"""`.venv/bin/python -m bench [--quick] [--only search,geo,thumbnails,original,index,tracks,map] [--profile]
+[--strict]`"""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import geo_filter, library_index, originals, report, search, thumbnails, tracks
+from bench import browser_map, geo_filter, library_index, originals, report, search, thumbnails, tracks
 from bench.fake_process import FakeProcess
 from bench.harness import AppServer, BenchError, machine, register_and_sign_in
 from bench.profiling import Profiler, py_spy
 from bench.stats import Row
 
-MEASUREMENTS = ("geo", "original", "thumbnails", "search", "index", "tracks")
+MEASUREMENTS = ("geo", "original", "thumbnails", "search", "index", "tracks", "map")
 # Photos the thumbnail measurement asks for: the warm set, then a new one for every cold request.
 THUMBNAIL_PHOTOS = 12_000
 
@@ -31,6 +32,8 @@ SIZES: dict[str, dict[str, Any]] = {
         "original_bytes": 1 << 30, "ttfb_repeats": 7, "track_points": 1_000_000,
         "index_photos": 100_000, "index_big": 500_000, "index_rounds": 3, "index_per_round": 1,
         "time_limit": 1500, "index_time_limit": 14400,
+        "map_photos": 500_000, "map_baseline_photos": 50_000, "map_home": 10_000, "map_repeats": 5,
+        "map_scrub_steps": 8, "map_time_limit": 3600,
     },
     "quick": {
         "search_photos": 20_000, "search_repeats": 2, "cached_repeats": 10, "new_connection_repeats": 4,
@@ -39,6 +42,8 @@ SIZES: dict[str, dict[str, Any]] = {
         "original_bytes": 256 << 20, "ttfb_repeats": 3, "track_points": 1_000_000,
         "index_photos": 20_000, "index_big": 100_000, "index_rounds": 3, "index_per_round": 1,
         "time_limit": 900, "index_time_limit": 3600,
+        "map_photos": 100_000, "map_baseline_photos": 50_000, "map_home": 10_000, "map_repeats": 3,
+        "map_scrub_steps": 6, "map_time_limit": 900,
     },
 }
 SEARCH_LATENCY = 0.05  # seconds the fake adds to each request during the search measurement
@@ -108,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         cleanup()
         os._exit(3)
 
-    time_limit = sizes["time_limit"] + (sizes["index_time_limit"] if "index" in args.only else 0)
+    time_limit = (sizes["time_limit"] + (sizes["index_time_limit"] if "index" in args.only else 0)
+                  + (sizes["map_time_limit"] if "map" in args.only else 0))
     watchdog = threading.Timer(time_limit, on_timeout)
     watchdog.daemon = True
     watchdog.start()
@@ -147,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                     lambda: geo_filter.run(n=sizes["geo_photos"], repeats=sizes["geo_repeats"],
                                            geopy_points=sizes["geopy_points"]))
 
-        server_side = [name for name in args.only if name not in ("geo", "index")]
+        server_side = [name for name in args.only if name not in ("geo", "index", "map")]
         if server_side:
             from fake_immich import BOB_KEY
 
@@ -210,6 +216,13 @@ def main(argv: list[str] | None = None) -> int:
                     lambda: library_index.run(track=cleanup.track, step=step, n=sizes["index_photos"],
                                               big=sizes["index_big"], rounds=sizes["index_rounds"],
                                               per_round=sizes["index_per_round"], postgres_url=postgres_url))
+        if "map" in args.only:
+            measure("map",
+                    f"map page in Chromium: {sizes['map_photos']:,} photos indexed, beside the markercluster page "
+                    f"over {sizes['map_baseline_photos']:,}",
+                    lambda: browser_map.run(track=cleanup.track, step=step, photos=sizes["map_photos"],
+                                            baseline_photos=sizes["map_baseline_photos"], home=sizes["map_home"],
+                                            repeats=sizes["map_repeats"], scrub_steps=sizes["map_scrub_steps"]))
     except (BenchError, RuntimeError) as exc:  # the setup failed: nothing to measure
         print(f"bench: {exc}", file=sys.stderr)
         return 2
