@@ -16,8 +16,6 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from service.request_log import logged_path
-
 log = logging.getLogger(__name__)
 
 # Our own words for werkzeug's errors: its descriptions are long and speak of the server.
@@ -156,8 +154,9 @@ def register_error_handlers(app: Flask) -> None:
         while tb is not None and tb.tb_next is not None:
             tb = tb.tb_next
         where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
-        log.error("unexpected %s at %s on %s %s", type(error).__name__, where,
-                  request.method, logged_path(request.path))
+        # The route's pattern, not the path: a share's path holds its token.
+        route = request.url_rule.rule if request.url_rule else "an unknown route"
+        log.error("unexpected %s at %s on %s %s", type(error).__name__, where, request.method, route)
         if wants_json():
             return error_response(500, MESSAGES[500])
         return _page(500, "Something went wrong on our side.")

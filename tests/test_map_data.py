@@ -4,6 +4,8 @@ photos of a view or a cluster, as pure functions and through the API (index and 
 from __future__ import annotations
 
 import random
+import threading
+import time
 from datetime import UTC, datetime
 
 import numpy as np
@@ -185,3 +187,53 @@ def test_the_map_refuses_bad_bounds_and_other_users(app, client, auth, own_fake)
     me = client.get("/api/users/me", headers=headers).get_json()["data"]["id"]
     assert client.get(f"/api/users/{me}/immich/map/clusters?{RANGE}&{VIEW}", headers=bob).status_code == 403
     assert client.get(f"/api/users/me/immich/map/clusters?{RANGE}&{VIEW}", headers=bob).status_code == 409
+
+
+def test_requests_needing_the_same_columns_at_once_read_them_once():
+    cache = map_data.ColumnsCache()
+    reads = []
+    started = threading.Event()
+
+    def load():
+        reads.append(1)
+        started.set()
+        time.sleep(0.2)  # a slow read of a big index, under way while the others ask
+        return columns([(1.0, 2.0, "2024-01-01T00:00:00.000Z")])
+
+    found = []
+    threads = [threading.Thread(target=lambda: found.append(cache.get_or_load("alice", load))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(reads) == 1 and len(found) == 4 and all(f is found[0] for f in found)
+    assert cache.get_or_load("bob", load) is not found[0] and len(reads) == 2
+
+
+def test_a_refresh_that_finds_nothing_new_keeps_the_maps_columns(app, own_fake):
+    from service.components import components
+
+    own_fake.add_bulk_assets(ALICE_KEY, 500, start="2022-01-01T00:00:00Z", end="2022-12-31T00:00:00Z")
+    client, headers = signed_in_with_index(app, own_fake)
+    cache = components(app).map_columns
+    reads = []
+    load = map_data.ColumnsCache.get_or_load
+
+    def counting(self, key, loader):
+        return load(self, key, lambda: reads.append(key) or loader())
+
+    cache.get_or_load = counting.__get__(cache)  # count the reads of the index, nothing else changes
+    first = get(client, headers, "clusters", f"{RANGE}&{VIEW}")
+    assert len(reads) == 1
+    sync = client.post("/api/users/me/immich/index/sync", headers=headers)
+    assert sync.status_code == 202, sync.get_json()
+    assert components(app).index_syncer.wait_idle(30)
+    again = get(client, headers, "clusters", f"{RANGE}&{VIEW}")
+    assert len(reads) == 1 and again["indexedAt"] > first["indexedAt"]
+    assert again["clusters"] == first["clusters"]
+
+    own_fake.change_asset(again["clusters"][0]["photoId"], latitude=-33.9, longitude=151.2)
+    assert client.post("/api/users/me/immich/index/sync", headers=headers).status_code == 202
+    assert components(app).index_syncer.wait_idle(30)
+    moved = get(client, headers, "clusters", f"{RANGE}&{VIEW}")
+    assert len(reads) == 2 and moved["clusters"] != first["clusters"]

@@ -57,8 +57,9 @@ def search(*, user_id: uuid.UUID, settings_version: str, query: SearchQuery) -> 
 
 
 def map_columns(*, user_id: uuid.UUID, settings_version: str, query: SearchQuery) -> tuple[MapColumns, str] | None:
-    """The range's images as the map's columns, from the index (read once per sync and kept
-    in this process), with when it was last synced; None when the index cannot answer."""
+    """The range's images as the map's columns, from the index (read once per change of its
+    rows and kept in this process), with when it was last synced; None when the index cannot
+    answer."""
     found = _usable_state(user_id, settings_version)
     if found is None or found.last_synced_at is None:
         return None
@@ -69,13 +70,18 @@ def map_columns(*, user_id: uuid.UUID, settings_version: str, query: SearchQuery
         count = len(ids)
         return MapColumns(
             ids=np.array(ids, dtype="S36").reshape(count),
-            latitudes=np.array([np.nan if v is None else v for v in latitudes], dtype=np.float64).reshape(count),
-            longitudes=np.array([np.nan if v is None else v for v in longitudes], dtype=np.float64).reshape(count),
+            # numpy reads None as NaN in a float array: no position.
+            latitudes=np.array(latitudes, dtype=np.float64).reshape(count),
+            longitudes=np.array(longitudes, dtype=np.float64).reshape(count),
             taken_ms=np.array(taken, dtype=np.int64).reshape(count),
             created_ms=np.array(created, dtype=np.int64).reshape(count),
         )
 
-    columns = components().map_columns.get_or_load((user_id, settings_version, synced), load)
+    # Kept while the rows stay as they were: a refresh that found nothing new changes none of
+    # these, so the columns are not read again (a change moves the count or the newest
+    # updatedAt; a reconcile may change rows without either, so it counts too).
+    data = (found.owner_identity, found.indexed_count, found.high_water_ms, found.last_reconciled_at)
+    columns = components().map_columns.get_or_load((user_id, settings_version, data), load)
     return columns.within(_ms(query.start), _ms(query.end)), synced
 
 

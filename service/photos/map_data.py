@@ -75,26 +75,45 @@ class MapColumns:
 
 
 class ColumnsCache:
-    """Each user's whole index as columns, per process, for the settings version and sync it
-    was read at; the least recently used goes first past `max_bytes`."""
+    """Each user's whole index as columns, per process, for the settings version and rows it
+    was read at; the least recently used goes first past `max_bytes`. Requests that need the
+    same columns at once wait for one read instead of each making its own."""
 
     def __init__(self, max_bytes: int = 256 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._entries: OrderedDict[Any, MapColumns] = OrderedDict()
+        self._loading: dict[Any, threading.Lock] = {}
 
     def get_or_load(self, key: Any, load: Callable[[], MapColumns]) -> MapColumns:
+        found = self._get(key)
+        if found is not None:
+            return found
+        with self._lock:
+            gate = self._loading.setdefault(key, threading.Lock())
+        with gate:
+            found = self._get(key)  # read by the request this one waited for
+            if found is not None:
+                return found
+            try:
+                columns = load()
+            except BaseException:
+                with self._lock:
+                    self._loading.pop(key, None)
+                raise
+            with self._lock:
+                self._entries[key] = columns
+                self._loading.pop(key, None)
+                while sum(c.nbytes for c in self._entries.values()) > self.max_bytes and len(self._entries) > 1:
+                    self._entries.popitem(last=False)
+        return columns
+
+    def _get(self, key: Any) -> MapColumns | None:
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
-                return found
-        columns = load()
-        with self._lock:
-            self._entries[key] = columns
-            while sum(c.nbytes for c in self._entries.values()) > self.max_bytes and len(self._entries) > 1:
-                self._entries.popitem(last=False)
-        return columns
+            return found
 
 
 def _iso_ms(text: str | None) -> int:

@@ -407,11 +407,13 @@ async function loadHistogram() {
 
 let viewTimer = 0;
 let viewTimerThrottled = false;
+let lastThrottled = -Infinity; // when a throttled request last went out
 
 /**
- * Ask for the view's clusters after `delay` ms. A throttled call (a scrubber drag) keeps a
- * timer already set, so requests go out at most every `delay` ms while it lasts; any other
- * call starts the wait again, so a pan asks once it has stopped.
+ * Ask for the view's clusters after `delay` ms. A throttled call (a scrubber drag) asks at
+ * once, then at most every `delay` ms while it lasts (a timer already set stays, and sends
+ * the state as it is when it fires); any other call starts the wait again, so a pan asks
+ * once it has stopped.
  */
 function scheduleClusters(delay, { throttle = false } = {}) {
   if (!clusterMode()) return;
@@ -419,11 +421,13 @@ function scheduleClusters(delay, { throttle = false } = {}) {
   window.clearTimeout(viewTimer);
   viewTimerThrottled = throttle;
   ui.map.dataset.clusters = "pending";
+  const wait = throttle ? Math.max(0, lastThrottled + delay - performance.now()) : delay;
   viewTimer = window.setTimeout(() => {
     viewTimer = 0;
+    if (throttle) lastThrottled = performance.now();
     loadClusters();
     if (!throttle && !state.span) loadHistogram();
-  }, delay);
+  }, wait);
 }
 
 function showFailure(error) {
