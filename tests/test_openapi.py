@@ -300,8 +300,9 @@ def cross_parameter_rule_broken(case: Any) -> bool:
 
 
 URL_POLICY_REFUSALS = ("did not resolve", "This server's address")
-# A share's rules that depend on the clock or on several fields at once.
-SHARE_RULES = ("expiresAt must be", "startDate must not be after endDate", "go together")
+# A share's rules that depend on the clock, on several fields at once or on the owner's trips.
+SHARE_RULES = ("expiresAt must be", "startDate must not be after endDate", "go together",
+               "tripId must name one of your trips")
 MAP_OPERATIONS = ("getMapClusters", "getMapHistogram", "getMapPhotos", "getShareMapClusters",
                   "getShareMapHistogram", "getShareMapPhotos")
 CLUSTER_OPERATIONS = ("getMapClusters", "getShareMapClusters")
@@ -448,6 +449,12 @@ def test_a_shares_map_conforms_to_the_document(world):
     cell = {**world_view, "cell": found["clusters"][0]["cell"], "limit": 5}
     page = call(world, photos.Case(path_parameters=paths, query=cell), {}).json()["data"]
     assert page["photos"] and page["photos"][0]["downloadUrl"].startswith(f"/api/shares/{token}/photos/")
+
+    # Trips are found in the library index, which is off here: a share of one is a 409 that says so.
+    by_trip = create.Case(path_parameters={"userRef": "me"},
+                          body={"name": "A trip", "tripId": "0123456789abcdef", "expiresAt": expires})
+    response = call(world, by_trip, alice)
+    assert response.status_code == 409 and "index" in response.json()["error"]
 
 
 def test_sessions_and_settings_conform_to_the_document(world):

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from fake_immich import ALICE_KEY, FakeImmich
+from fake_immich import ALICE_KEY, BOB_KEY, FakeImmich
 from service.components import components
 from service.photos import map_data
-from tests.conftest import dispose, error_of, make_app
+from tests.conftest import configure, dispose, error_of, make_app, settle
 
 LISBON = (38.7223, -9.1393)
 PORTO = (41.1579, -8.6291)
@@ -155,6 +155,78 @@ def test_shares_and_zones_are_the_owners_own(client, auth, world):
 def test_bad_privacy_zones_are_refused(client, world, zones):
     headers, _ = world
     assert client.put("/api/users/me/privacy-zones", json=zones, headers=headers).status_code == 400
+
+
+# ------------------------------------------------------------------ a trip's share
+
+TOKYO = (35.6762, 139.6503)
+
+
+@pytest.fixture
+def tokyo_trip(client, world, own_fake) -> tuple[dict[str, Any], list[str]]:
+    """Three days in Tokyo (UTC+9) in 2031, the first photo taken on the morning of its first
+    local day, which is still the day before in UTC: the trip as the API lists it, its photos."""
+    headers, _ = world
+    taken = ["2031-05-01T23:00:00Z", "2031-05-02T12:00:00Z", "2031-05-03T05:00:00Z", "2031-05-04T10:00:00Z"]
+    ids = own_fake.add_assets(ALICE_KEY, *({"taken": when, "latitude": TOKYO[0] + 0.01 * i, "longitude": TOKYO[1],
+                                            "city": "Tokyo", "country": "Japan", "utc_offset_minutes": 540,
+                                            "time_zone": "Asia/Tokyo"} for i, when in enumerate(taken)))
+    assert client.post("/api/users/me/immich/index/sync", headers=headers).status_code == 202
+    assert components(client.application).index_syncer.wait_idle(30)
+    found = client.get("/api/users/me/trips", headers=headers).get_json()["data"]
+    (trip,) = [t for t in found if t["startedAt"].startswith("2031")]
+    assert trip["photoCount"] == 4 and trip["startedAt"] == "2031-05-01T23:00:00.000Z"
+    return trip, ids
+
+
+def test_a_trips_share_covers_its_first_to_last_local_day_and_nothing_else_changes(client, world, tokyo_trip):
+    headers, _ = world
+    trip, ids = tokyo_trip
+    body = {"name": "Tokyo", "tripId": trip["id"], "expiresAt": soon(), "locationPrecision": "1km",
+            "allowDownload": True}
+    response = client.post("/api/users/me/shares", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    share = response.get_json()["data"]
+    # Midnight of 2 May to the end of 4 May in Tokyo.
+    assert (share["startDate"], share["endDate"]) == ("2031-05-01T15:00:00.000Z", "2031-05-04T14:59:59.999Z")
+    assert share["locationPrecision"] == "1km" and share["allowDownload"] is True and share["latitude"] is None
+    assert "tripId" not in share
+    listed = client.get("/api/users/me/shares", headers=headers).get_json()["data"]
+    assert [(s["name"], s["startDate"], s["endDate"]) for s in listed] == [
+        ("Tokyo", share["startDate"], share["endDate"])]
+    assert sorted(shared_ids(client, token_of(share))) == sorted(ids)
+    dates = {"startDate": share["startDate"], "endDate": share["endDate"]}
+    clusters = map_answer(client, token_of(share), "clusters", **WORLD_VIEW, **dates)
+    assert clusters["totalCount"] == clusters["inViewCount"] == 4
+
+
+@pytest.mark.parametrize("change", [
+    {"tripId": "0123456789abcdef"}, {"tripId": 7}, {"tripId": None}, {"tripId": ""},
+    {"tripId": "TRIP", "startDate": START}, {"tripId": "TRIP", "endDate": END},
+    {"tripId": "TRIP", "startDate": START, "endDate": END},
+])
+def test_a_trips_share_with_an_unknown_trip_or_dates_beside_it_is_refused_and_nothing_made(
+        client, world, tokyo_trip, change):
+    headers, _ = world
+    trip, _ = tokyo_trip
+    body = {"name": "Tokyo", "expiresAt": soon(),
+            **{key: trip["id"] if value == "TRIP" else value for key, value in change.items()}}
+    response = client.post("/api/users/me/shares", json=body, headers=headers)
+    assert response.status_code == 400 and "tripId" in error_of(response)
+    assert client.get("/api/users/me/shares", headers=headers).get_json()["data"] == []
+
+
+def test_another_users_trip_is_unknown_to_them(app, client, auth, world, tokyo_trip, own_fake):
+    trip, _ = tokyo_trip
+    bob = auth.bearer("bob@example.com")
+    body = {"name": "Not mine", "tripId": trip["id"], "expiresAt": soon()}
+    # Without Immich settings of his own, bob has no trips to name yet: he is told to set it up.
+    assert client.post("/api/users/me/shares", json=body, headers=bob).status_code == 409
+    configure(client, bob, own_fake, BOB_KEY)
+    settle(app, 30)
+    response = client.post("/api/users/me/shares", json=body, headers=bob)
+    assert response.status_code == 400 and "tripId" in error_of(response)
+    assert client.get("/api/users/me/shares", headers=bob).get_json()["data"] == []
 
 
 # ------------------------------------------------------------------ what a share shows
