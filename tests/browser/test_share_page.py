@@ -270,3 +270,46 @@ def test_the_owner_makes_copies_extends_and_revokes_a_share_and_edits_privacy_zo
     expect(page.locator(".share-item")).to_have_count(0)
     page.reload()
     expect(page.get_by_label("Latitude of zone 1")).to_have_value("38.74")
+
+
+def test_the_owner_shares_a_trip_from_the_map_and_the_visitor_sees_its_days(
+    context: BrowserContext, page: Page, browser: Browser, live_server: LiveServer, problems: PageProblems,
+    portugal_week: list[str]
+) -> None:
+    sign_in(context)
+    page.goto("/")
+    trip = page.locator(".trips-list li").filter(has_text="Trip in June 2034")
+    expect(trip).to_have_count(1)
+    screenshot(page, "map-trips-share")
+    trip.get_by_role("link", name=re.compile(r"^Share this trip")).click()
+
+    # The shares page opens with the trip chosen in place of the dates, and its name.
+    expect(page).to_have_url(re.compile(r"/shares\?trip=[0-9a-f]{16}$"))
+    trip_id = page.url.rsplit("=", 1)[1]
+    expect(page.get_by_label("Trip", exact=True)).to_have_value(trip_id)
+    expect(page.get_by_label("Name")).to_have_value("Trip in June 2034")
+    expect(page.get_by_label("From", exact=True)).to_be_hidden()
+    page.get_by_role("button", name="Create link").click()
+    link = page.get_by_label("The new link")
+    expect(link).to_have_value(re.compile(r"/s/[A-Za-z0-9_-]{32}$"))
+    url = link.input_value()
+    expect(page.locator("#share-list .share-item").filter(has_text="Trip in June 2034")).to_have_count(1)
+    screenshot(page, "shares-trip")
+
+    # The trips are listed on the shares page too; the dates come back with "None".
+    page.goto("/shares")
+    listed = page.locator(".trip-item").filter(has_text="Trip in June 2034")
+    listed.get_by_role("button", name="Share this trip").click()
+    expect(page.get_by_label("Trip", exact=True)).to_have_value(trip_id)
+    page.get_by_label("Trip", exact=True).select_option("")
+    expect(page.get_by_label("From", exact=True)).to_be_visible()
+
+    visitor = new_context(browser, live_server.url, problems)
+    try:
+        shown = visitor.new_page()
+        shown.goto(url)
+        wait_for_map(shown)
+        expect(shown.locator("#summary")).to_have_text("19 photos · 18 in this view · 1 without location")
+        assert marker_total(shown) == 18
+    finally:
+        visitor.close()
