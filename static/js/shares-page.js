@@ -2,7 +2,7 @@
 // list, copy, extend and revoke them, and edit the privacy zones. One state, changed by the
 // named functions below and drawn by render().
 import { api, deleteJson, getJson, postJson, putJson } from "./api.js";
-import { formatSpan } from "./dates.js";
+import { customRange, formatSpan, toIsoUtc } from "./dates.js";
 import { el, elementsById } from "./dom.js";
 import { requireUser, wireSignOut } from "./session.js";
 
@@ -41,8 +41,11 @@ function shareBody() {
   if (state.tripId) {
     body.tripId = state.tripId;
   } else {
-    body.startDate = ui.shareFrom.value ? `${ui.shareFrom.value}T00:00:00Z` : "";
-    body.endDate = ui.shareTo.value ? `${ui.shareTo.value}T23:59:59Z` : "";
+    // Whole days in the owner's own time zone, as the map's dates are.
+    const range = customRange(ui.shareFrom.value, ui.shareTo.value);
+    if (range.error) return { problem: range.error };
+    body.startDate = toIsoUtc(range.start);
+    body.endDate = toIsoUtc(range.end);
   }
   const radiusKm = numberOrNull(ui.shareRadius);
   if (radiusKm !== null) {
@@ -56,9 +59,14 @@ function shareBody() {
 
 async function createShare(event) {
   event.preventDefault();
+  const body = shareBody();
+  if (body.problem) {
+    setState({ status: body.problem });
+    return;
+  }
   ui.createShare.disabled = true;
   try {
-    const created = await postJson(SHARES, shareBody());
+    const created = await postJson(SHARES, body);
     ui.sharePassword.value = "";
     setState({ status: "Link created.", newUrl: new URL(created.url, location.origin).href });
     await loadShares();
@@ -95,7 +103,7 @@ function shareItem(share) {
   extend.addEventListener("click", () => extendShare(share, 30));
   const revoke = el("button", { type: "button", class: "button button--danger" }, "Revoke");
   revoke.addEventListener("click", () => revokeShare(share));
-  const details = `${share.startDate.slice(0, 10)} – ${share.endDate.slice(0, 10)} · ${
+  const details = `${formatSpan(new Date(share.startDate), new Date(share.endDate))} · ${
     share.expired ? "expired" : `until ${until}`
   } · ${share.viewCount} views${share.hasPassword ? " · password" : ""}`;
   return el("li", { class: "share-item", "data-share-id": share.id },

@@ -248,15 +248,21 @@ def test_the_owner_makes_copies_extends_and_revokes_a_share_and_edits_privacy_zo
     sign_in(context, new_user)
     page.goto("/shares")
     page.get_by_label("Name").fill("Lisbon")
+    page.get_by_label("Password (optional)").fill("open sesame")
+    page.get_by_role("button", name="Create link").click()
+    expect(page.locator("#share-status")).to_have_text("Choose both a start and an end date.")
     page.get_by_label("From", exact=True).fill("2024-03-01")
     page.get_by_label("To", exact=True).fill("2024-03-10")
-    page.get_by_label("Password (optional)").fill("open sesame")
     page.get_by_role("button", name="Create link").click()
     link = page.get_by_label("The new link")
     expect(link).to_have_value(re.compile(r"/s/[A-Za-z0-9_-]{32}$"))
     item = page.locator(".share-item")
     expect(item).to_have_count(1)
+    expect(item).to_contain_text("1 Mar 2024 – 10 Mar 2024")
     expect(item).to_contain_text("password")
+    # Whole days of the owner's (here UTC's), as the map's dates are.
+    (share,) = page.request.get("/api/users/me/shares").json()["data"]
+    assert (share["startDate"], share["endDate"]) == ("2024-03-01T00:00:00.000Z", "2024-03-10T23:59:59.000Z")
     item.get_by_role("button", name="Extend 30 days").click()
     expect(page.locator(".share-item")).to_have_count(1)
     page.get_by_role("button", name="Add a zone").click()
@@ -272,11 +278,20 @@ def test_the_owner_makes_copies_extends_and_revokes_a_share_and_edits_privacy_zo
     expect(page.get_by_label("Latitude of zone 1")).to_have_value("38.74")
 
 
+@pytest.fixture
+def owner_in_lisbon(browser: Browser, live_server: LiveServer, problems: PageProblems) -> Iterator[BrowserContext]:
+    """Alice, signed in on a browser whose clock says Lisbon's time."""
+    context = new_context(browser, live_server.url, problems, timezone_id="Europe/Lisbon")
+    sign_in(context)
+    yield context
+    context.close()
+
+
 def test_the_owner_shares_a_trip_from_the_map_and_the_visitor_sees_its_days(
-    context: BrowserContext, page: Page, browser: Browser, live_server: LiveServer, problems: PageProblems,
+    owner_in_lisbon: BrowserContext, browser: Browser, live_server: LiveServer, problems: PageProblems,
     portugal_week: list[str]
 ) -> None:
-    sign_in(context)
+    page = owner_in_lisbon.new_page()
     page.goto("/")
     trip = page.locator(".trips-list li").filter(has_text="Trip in June 2034")
     expect(trip).to_have_count(1)
@@ -293,7 +308,9 @@ def test_the_owner_shares_a_trip_from_the_map_and_the_visitor_sees_its_days(
     link = page.get_by_label("The new link")
     expect(link).to_have_value(re.compile(r"/s/[A-Za-z0-9_-]{32}$"))
     url = link.input_value()
-    expect(page.locator("#share-list .share-item").filter(has_text="Trip in June 2034")).to_have_count(1)
+    shared = page.locator("#share-list .share-item").filter(has_text="Trip in June 2034")
+    # The trip's first to last day, as the owner's own days (here: the trip's).
+    expect(shared).to_contain_text("1 Jun 2034 – 6 Jun 2034")
     screenshot(page, "shares-trip")
 
     # The trips are listed on the shares page too; the dates come back with "None".
