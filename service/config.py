@@ -258,6 +258,7 @@ def load_config(
         "SHARE_MAX_DAYS": _int("SHARE_MAX_DAYS", setting("SHARE_MAX_DAYS", "90") or "", minimum=1),
         "SHARE_RATE_LIMIT": setting("SHARE_RATE_LIMIT", "60 per minute"),
         "SHARE_MEDIA_RATE_LIMIT": setting("SHARE_MEDIA_RATE_LIMIT", "600 per minute"),
+        "SHARE_MAP_RATE_LIMIT": setting("SHARE_MAP_RATE_LIMIT", "600 per minute"),
         "SHARE_UNLOCK_RATE_LIMIT": setting("SHARE_UNLOCK_RATE_LIMIT", "10 per 15 minutes"),
         "THUMBNAIL_CACHE_MB": _int("THUMBNAIL_CACHE_MB", setting("THUMBNAIL_CACHE_MB", "1024") or ""),
         "THUMBNAIL_CACHE_DIR": cache_dir,

@@ -13,7 +13,8 @@ import pytest
 
 from fake_immich import ALICE_KEY, FakeImmich
 from service.photos import map_data
-from service.photos.search import InvalidQuery
+from service.photos.geo import Circle
+from service.photos.search import InvalidQuery, SearchQuery
 from tests.conftest import dispose, error_of, make_app
 
 
@@ -63,6 +64,48 @@ def test_a_cells_photos_are_exactly_its_clusters_members():
     for cluster in map_data.clusters(data, view):
         x, y = (int(part) for part in cluster["cell"].split(":"))
         assert map_data.in_view(data, view, (x, y)).size == cluster["count"]
+
+
+JUNE = SearchQuery(datetime(2024, 6, 1, tzinfo=UTC), datetime(2024, 6, 30, 23, 59, 59, tzinfo=UTC), None)
+
+
+def test_the_whole_library_scope_hands_the_columns_back_untouched():
+    data = columns([(10.0, 10.0, "2024-06-01T00:00:00.000Z"), (None, None, "2024-06-02T00:00:00.000Z")])
+    assert map_data.WHOLE_LIBRARY.apply(data, JUNE) is data
+    assert map_data.WHOLE_LIBRARY.loaded_range(JUNE) == JUNE
+
+
+def test_a_scope_keeps_its_circle_leaves_out_its_zones_and_rounds_what_is_left():
+    data = columns([(48.85661234, 2.35221234, "2024-06-01T00:00:00.000Z"),  # Paris
+                    (48.86, 2.34, "2024-06-01T01:00:00.000Z"),  # inside the zone
+                    (51.5, -0.12, "2024-06-01T02:00:00.000Z"),  # London: outside the circle
+                    (None, None, "2024-06-01T03:00:00.000Z")])
+    scope = map_data.Scope(circle=Circle(48.8566, 2.3522, 50_000), excluded=(Circle(48.86, 2.34, 100),), decimals=2)
+    kept = scope.apply(data, JUNE)
+    assert kept.ids.tolist() == [data.ids[0]]
+    assert (kept.latitudes[0], kept.longitudes[0]) == (48.86, 2.35)
+    # Without a circle, a photo without a position stays: it is in no zone.
+    assert len(map_data.Scope(excluded=scope.excluded).apply(data, JUNE)) == 3
+
+
+def test_a_scope_loads_only_the_dates_it_shares_and_nothing_beside_them():
+    scope = map_data.Scope(start=datetime(2024, 6, 10, tzinfo=UTC), end=datetime(2024, 7, 10, tzinfo=UTC))
+    assert scope.loaded_range(JUNE) == SearchQuery(scope.start, JUNE.end, None)
+    data = columns([(10.0, 10.0, "2024-06-15T00:00:00.000Z")])
+    assert len(scope.apply(data, JUNE)) == 1
+    may = SearchQuery(datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 31, tzinfo=UTC), None)
+    assert scope.loaded_range(may) == SearchQuery(scope.start, scope.end, None)
+    assert len(scope.apply(data, may)) == 0
+
+
+def test_rounded_clusters_say_no_more_than_their_photos_rounded_places():
+    data = columns([(48.8561, 2.3521, "2024-06-01T00:00:00.000Z"), (48.8572, 2.3536, "2024-06-01T01:00:00.000Z"),
+                    (48.8589, 2.3559, "2024-06-01T02:00:00.000Z")])
+    placed = map_data.Scope(decimals=3).apply(data, JUNE)
+    (cluster,) = map_data.clusters(placed, map_data.Viewport(2, 48, 3, 49, 10), decimals=3)
+    assert cluster["count"] == 3
+    assert [cluster["latitude"], cluster["longitude"]] == [48.857, 2.354]  # the mean (48.8573...), rounded again
+    assert cluster["bbox"] == [2.352, 48.856, 2.356, 48.859]
 
 
 def test_the_histogram_bins_by_day_week_or_month_by_the_ranges_span():

@@ -77,6 +77,12 @@ def within_mask(latitudes: Floats, longitudes: Floats, circle: Circle) -> Mask:
     return mask
 
 
+def rounded(values: Floats, decimals: int | None) -> Floats:
+    """Coordinates to `decimals` places (as they are without): the one rounding every answer
+    of a share uses, so a photo's place and its cluster's agree."""
+    return values if decimals is None else np.round(values, decimals)
+
+
 def within(photos: Sequence[dict[str, Any]], circle: Circle) -> list[dict[str, Any]]:
     """The photos with coordinates inside the circle; photos without GPS are left out."""
     mask = within_mask(*coordinates(photos), circle)

@@ -11,16 +11,19 @@ together instead of splitting to opposite edges.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from service.photos.geo import Circle, rounded, within_mask
 from service.photos.search import InvalidQuery, SearchQuery, parse_query
 
 Floats = npt.NDArray[np.float64]
@@ -114,6 +117,59 @@ class ColumnsCache:
             if found is not None:
                 self._entries.move_to_end(key)
             return found
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The part of a library a map answer covers, and how exactly it may place a photo.
+
+    The default is the owner's own map: every photo as it is. A share narrows it to its range
+    and circle (a photo without a position is never inside one), leaves out every photo in an
+    excluded circle (a privacy zone), and rounds coordinates to `decimals` before anything
+    (a cluster's place, its bounds, the cell it falls in) is computed from them."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    circle: Circle | None = None
+    excluded: tuple[Circle, ...] = ()
+    decimals: int | None = None
+
+    def loaded_range(self, asked: SearchQuery) -> SearchQuery:
+        """What to load for the asked dates: the part of them inside the scope's range (the
+        scope's whole range when the two do not meet, and `apply` then keeps nothing)."""
+        start, end = self._overlap(asked)
+        if start > end:
+            start, end = self.start or asked.start, self.end or asked.end
+        return SearchQuery(start, end, None)
+
+    def keeps(self, latitudes: Floats, longitudes: Floats) -> Mask:
+        """For each position, whether the scope shows it (NaN: only without a circle)."""
+        keep = np.ones(latitudes.shape, dtype=bool) if self.circle is None else \
+            within_mask(latitudes, longitudes, self.circle)
+        for excluded in self.excluded:
+            keep &= ~within_mask(latitudes, longitudes, excluded)
+        return keep
+
+    def apply(self, columns: MapColumns, asked: SearchQuery) -> MapColumns:
+        """The columns of `loaded_range(asked)` narrowed to the scope and placed at its precision."""
+        if self == WHOLE_LIBRARY:
+            return columns
+        start, end = self._overlap(asked)
+        if start > end:
+            return columns.take(np.zeros(0, dtype=np.int64))
+        found = columns.take(np.flatnonzero(self.keeps(columns.latitudes, columns.longitudes)))
+        if self.decimals is None:
+            return found
+        return dataclasses.replace(found, latitudes=rounded(found.latitudes, self.decimals),
+                                   longitudes=rounded(found.longitudes, self.decimals))
+
+    def _overlap(self, asked: SearchQuery) -> tuple[datetime, datetime]:
+        start = asked.start if self.start is None else max(asked.start, self.start)
+        end = asked.end if self.end is None else min(asked.end, self.end)
+        return start, end
+
+
+WHOLE_LIBRARY = Scope()
 
 
 def _iso_ms(text: str | None) -> int:
@@ -232,9 +288,10 @@ def _cells(columns: MapColumns, viewport: Viewport) -> tuple[Ints, Ints, Ints, F
     return indices, np.floor(x / CELL_PX).astype(np.int64), np.floor(y / CELL_PX).astype(np.int64), shifted[indices]
 
 
-def clusters(columns: MapColumns, viewport: Viewport) -> list[dict[str, Any]]:
+def clusters(columns: MapColumns, viewport: Viewport, *, decimals: int | None = None) -> list[dict[str, Any]]:
     """One entry a grid cell holding photos: count, centre, bounds, the cell's key and its
-    newest photo's id (a single photo is a cluster of one)."""
+    newest photo's id (a single photo is a cluster of one). With `decimals`, the centre and
+    bounds are rounded too, so they say no more than the photos' rounded places do."""
     indices, cx, cy, shifted = _cells(columns, viewport)
     if indices.size == 0:
         return []
@@ -257,14 +314,16 @@ def clusters(columns: MapColumns, viewport: Viewport) -> list[dict[str, Any]]:
     np.maximum.at(newest, inverse, indices)
     first = np.zeros(groups, dtype=np.int64)
     first[inverse[::-1]] = np.arange(indices.size)[::-1]
+    centre_lat, centre_lon = (rounded(values, decimals) for values in (lat_sum / counts, lon_sum / counts))
+    west, south, east, north = (rounded(values, decimals) for values in (west, south, east, north))
     out = []
     for g in range(groups):
         member = first[g]
         out.append({
             "cell": f"{int(cx[member])}:{int(cy[member])}",
             "count": int(counts[g]),
-            "latitude": float(lat_sum[g] / counts[g]),
-            "longitude": float(lon_sum[g] / counts[g]),
+            "latitude": float(centre_lat[g]),
+            "longitude": float(centre_lon[g]),
             "bbox": [float(west[g]), float(south[g]), float(east[g]), float(north[g])],
             "photoId": columns.ids[newest[g]].decode(),
         })

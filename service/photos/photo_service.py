@@ -7,6 +7,7 @@ import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -115,9 +116,10 @@ class _MapSource:
         return {"source": self.source, "indexedAt": self.indexed_at}
 
 
-def _map_source(owner_id: uuid.UUID, query: SearchQuery) -> _MapSource:
+def _map_source(owner_id: uuid.UUID, query: SearchQuery, scope: map_data.Scope) -> _MapSource:
     creds = settings.credentials(owner_id)
-    indexed = index_service.map_columns(user_id=owner_id, settings_version=creds.version, query=query)
+    loaded = scope.loaded_range(query)
+    indexed = index_service.map_columns(user_id=owner_id, settings_version=creds.version, query=loaded)
     if indexed is not None:
         columns, indexed_at = indexed
 
@@ -125,40 +127,49 @@ def _map_source(owner_id: uuid.UUID, query: SearchQuery) -> _MapSource:
             photo_set = index_service.photos_by_ids(user_id=owner_id, asset_ids=ids)
             return photo_set, list(range(len(photo_set)))
 
-        return _MapSource(columns, from_index, "index", indexed_at)
-    photo_set = _live_set(owner_id, creds, query)
+        return _MapSource(scope.apply(columns, query), from_index, "index", indexed_at)
+    photo_set = _live_set(owner_id, creds, loaded)
     columns = photo_set.derived("map", lambda found: map_data.MapColumns.from_photos(found.photos))
-    return _MapSource(columns, lambda ids: (photo_set, photo_set.positions_of(ids)), "live", None)
+    return _MapSource(scope.apply(columns, query), lambda ids: (photo_set, photo_set.positions_of(ids)), "live",
+                      None)
 
 
-def map_clusters(*, owner_id: uuid.UUID, query: map_data.MapQuery) -> dict[str, object]:
-    """The view's clusters (a photo alone is a cluster of one), with exact counts."""
-    found = _map_source(owner_id, query.range)
+def map_clusters(*, owner_id: uuid.UUID, query: map_data.MapQuery,
+                 scope: map_data.Scope = map_data.WHOLE_LIBRARY) -> dict[str, object]:
+    """The view's clusters (a photo alone is a cluster of one), with exact counts, of the
+    owner's photos in the scope (all of them by default)."""
+    found = _map_source(owner_id, query.range, scope)
     assert query.viewport is not None
-    clusters = map_data.clusters(found.columns, query.viewport)
+    clusters = map_data.clusters(found.columns, query.viewport, decimals=scope.decimals)
     located = int((~np.isnan(found.columns.latitudes)).sum())
     return {"clusters": clusters, "inViewCount": sum(int(c["count"]) for c in clusters),
             "totalCount": len(found.columns), "withoutLocationCount": len(found.columns) - located,
             **found.describe()}
 
 
-def map_histogram(*, owner_id: uuid.UUID, query: map_data.MapQuery) -> dict[str, object]:
+def map_histogram(*, owner_id: uuid.UUID, query: map_data.MapQuery,
+                  scope: map_data.Scope = map_data.WHOLE_LIBRARY) -> dict[str, object]:
     """Photo counts over the range for the view (every located photo without one)."""
-    found = _map_source(owner_id, query.range)
+    found = _map_source(owner_id, query.range, scope)
     indices = map_data.in_view(found.columns, query.viewport, query.cell)
     start_ms, end_ms = (int(value.timestamp() * 1000) for value in (query.range.start, query.range.end))
     return {**map_data.histogram(found.columns, indices, start_ms=start_ms, end_ms=end_ms),
             "count": int(indices.size), **found.describe()}
 
 
-def map_photos(*, owner_id: uuid.UUID, query: map_data.MapQuery, url_prefix: str) -> dict[str, object]:
-    """One page of the photos in the view or a cluster, newest or oldest first."""
-    found = _map_source(owner_id, query.range)
+PhotoEncoder = Callable[[PhotoSet, list[int]], list[Any]]
+
+
+def map_photos(*, owner_id: uuid.UUID, query: map_data.MapQuery, url_prefix: str = "",
+               scope: map_data.Scope = map_data.WHOLE_LIBRARY, encode: PhotoEncoder | None = None) -> dict[str, object]:
+    """One page of the photos in the view or a cluster, newest or oldest first, with URLs
+    under url_prefix (or as `encode` writes them)."""
+    found = _map_source(owner_id, query.range, scope)
     indices = map_data.in_view(found.columns, query.viewport, query.cell)
     ids = map_data.page(found.columns, indices, order=query.order, offset=query.offset, limit=query.limit)
     photo_set, positions = found.photos_for(ids)
-    return {"photos": photo_set.encode_at(positions, url_prefix), "totalCount": int(indices.size),
-            **found.describe()}
+    photos = encode(photo_set, positions) if encode else photo_set.encode_at(positions, url_prefix)
+    return {"photos": photos, "totalCount": int(indices.size), **found.describe()}
 
 
 def open_thumbnail(*, owner_id: uuid.UUID, photo_id: str, size: str,

@@ -1,10 +1,14 @@
 """The public side of a share: no account, only the token. A share's photos are its owner's
 photos in its range (and circle), minus every photo inside a privacy zone, computed on the
-server for every request; media is served only for a photo of that same set."""
+server for every request; media is served only for a photo of that same set. Its map (clusters,
+counts over time, a cluster's photos) is the owner's, computed over that set alone with every
+position rounded to the share's precision first."""
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,9 +23,9 @@ from service.extensions import db
 from service.immich.client import UpstreamMedia
 from service.immich.settings import NotConfigured
 from service.models import Share
-from service.photos import photo_service
-from service.photos.geo import Circle, within_mask
-from service.photos.search import PhotoSet, SearchQuery
+from service.photos import map_data, photo_service
+from service.photos.geo import Circle, rounded
+from service.photos.search import PhotoSet, SearchQuery, iso_utc
 from service.photos.thumbnail_cache import CachedThumbnail
 from service.shares.share_links import PRECISIONS, as_utc, token_hash, zones_of
 
@@ -133,6 +137,12 @@ def page_state(*, token: str, cookie: str | None, secret_key: str) -> PageState:
     return PageState("open", share)
 
 
+def page_config(*, share: Share, token: str, locked: bool) -> dict[str, Any]:
+    """What the share's page script needs: where its API is, and the dates its map covers."""
+    return {"token": token, "name": share.name, "locked": locked, "allowDownload": share.allow_download,
+            "startDate": iso_utc(as_utc(share.start_at)), "endDate": iso_utc(as_utc(share.end_at))}
+
+
 def open_share(*, token: str, cookie: str | None, secret_key: str) -> Share:
     """The live, unlocked share of this token, read from the database on every request."""
     share = _find(token)
@@ -161,45 +171,80 @@ def unlock(*, token: str, password: str, secret_key: str) -> tuple[str, int]:
     return _serializer(secret_key).dumps(_grant(share)), UNLOCK_SECONDS
 
 
+@contextmanager
+def _owners_photos() -> Iterator[None]:
+    """The owner's settings went: their words (go to Settings) are not for visitors."""
+    try:
+        yield
+    except NotConfigured:
+        raise ShareUnavailable() from None
+
+
+def _scope(share: Share) -> map_data.Scope:
+    """What of the owner's library the share shows, and how exactly: its range and circle,
+    outside every privacy zone, at its precision."""
+    circle = None
+    if share.latitude is not None and share.longitude is not None and share.radius_m is not None:
+        circle = Circle(share.latitude, share.longitude, share.radius_m)
+    zones = tuple(Circle(zone.latitude, zone.longitude, zone.radius_m) for zone in zones_of(share.owner_id))
+    return map_data.Scope(start=as_utc(share.start_at), end=as_utc(share.end_at), circle=circle, excluded=zones,
+                          decimals=PRECISIONS[share.location_precision])
+
+
 def _members(share: Share) -> tuple[PhotoSet, list[int]]:
     """The share's photo set and the positions in it that the share shows."""
     query = SearchQuery(as_utc(share.start_at), as_utc(share.end_at), None)
-    try:
+    with _owners_photos():
         photo_set = photo_service.photo_set(owner_id=share.owner_id, query=query)
-    except NotConfigured:
-        raise ShareUnavailable() from None
-    keep = np.ones(len(photo_set), dtype=bool)
-    if share.latitude is not None and share.longitude is not None and share.radius_m is not None:
-        # Photos without a position are never inside a circle.
-        keep &= within_mask(photo_set.latitudes, photo_set.longitudes,
-                            Circle(share.latitude, share.longitude, share.radius_m))
-    for zone in zones_of(share.owner_id):
-        keep &= ~within_mask(photo_set.latitudes, photo_set.longitudes,
-                             Circle(zone.latitude, zone.longitude, zone.radius_m))
+    keep = _scope(share).keeps(photo_set.latitudes, photo_set.longitudes)
     return photo_set, np.flatnonzero(keep).tolist()
 
 
 def _rounded(value: float | None, decimals: int | None) -> float | None:
-    return value if value is None or decimals is None else round(value, decimals)
+    return None if value is None else float(rounded(np.array([value]), decimals)[0])
+
+
+def _shared_photo(photo: dict[str, Any], share: Share, token: str) -> dict[str, Any]:
+    """A photo as a visitor gets it: URLs under the share, coordinates at its precision."""
+    decimals = PRECISIONS[share.location_precision]
+    prefix = f"/api/shares/{token}/photos/{photo['id']}"
+    return {
+        **photo,
+        # A city is coarser than a kilometre, so it stays at every precision.
+        "latitude": _rounded(photo["latitude"], decimals),
+        "longitude": _rounded(photo["longitude"], decimals),
+        "thumbnailUrl": f"{prefix}/thumbnail",
+        "downloadUrl": f"{prefix}/download" if share.allow_download else None,
+    }
 
 
 def photos(*, share: Share, token: str) -> dict[str, Any]:
     """The share's photos with URLs under the share and coordinates at its precision."""
     photo_set, positions = _members(share)
-    decimals = PRECISIONS[share.location_precision]
-    prefix = f"/api/shares/{token}/photos/"
-    found = []
-    for position in positions:
-        photo = photo_set.photos[position]
-        found.append({
-            **photo,
-            # A city is coarser than a kilometre, so it stays at every precision.
-            "latitude": _rounded(photo["latitude"], decimals),
-            "longitude": _rounded(photo["longitude"], decimals),
-            "thumbnailUrl": f"{prefix}{photo['id']}/thumbnail",
-            "downloadUrl": f"{prefix}{photo['id']}/download" if share.allow_download else None,
-        })
+    found = [_shared_photo(photo_set.photos[position], share, token) for position in positions]
     return {"photos": found, "totalCount": len(found)}
+
+
+def map_clusters(*, share: Share, query: map_data.MapQuery) -> dict[str, object]:
+    """The owner's map clusters, over the share's photos alone, placed at its precision."""
+    with _owners_photos():
+        return photo_service.map_clusters(owner_id=share.owner_id, query=query, scope=_scope(share))
+
+
+def map_histogram(*, share: Share, query: map_data.MapQuery) -> dict[str, object]:
+    """The owner's counts over time, of the share's photos alone."""
+    with _owners_photos():
+        return photo_service.map_histogram(owner_id=share.owner_id, query=query, scope=_scope(share))
+
+
+def map_photos(*, share: Share, token: str, query: map_data.MapQuery) -> dict[str, object]:
+    """A page of the share's photos in a view or a cluster, as `photos` gives them."""
+
+    def encode(photo_set: PhotoSet, positions: list[int]) -> list[Any]:
+        return [_shared_photo(photo_set.photos[position], share, token) for position in positions]
+
+    with _owners_photos():
+        return photo_service.map_photos(owner_id=share.owner_id, query=query, scope=_scope(share), encode=encode)
 
 
 def _member(share: Share, photo_id: str) -> None:
@@ -211,19 +256,15 @@ def _member(share: Share, photo_id: str) -> None:
 def open_thumbnail(*, share: Share, photo_id: str, size: str,
                    if_none_match: str | None) -> UpstreamMedia | CachedThumbnail:
     _member(share, photo_id)
-    try:
+    with _owners_photos():
         return photo_service.open_thumbnail(owner_id=share.owner_id, photo_id=photo_id, size=size,
                                             if_none_match=if_none_match)
-    except NotConfigured:  # the owner's settings went after the check: their words are not for visitors
-        raise ShareUnavailable() from None
 
 
 def open_original(*, share: Share, photo_id: str, range_header: str | None, if_range: str | None) -> UpstreamMedia:
     if not share.allow_download:
         raise DownloadNotAllowed()
     _member(share, photo_id)
-    try:
+    with _owners_photos():
         return photo_service.open_original(owner_id=share.owner_id, photo_id=photo_id, range_header=range_header,
                                            if_range=if_range)
-    except NotConfigured:
-        raise ShareUnavailable() from None

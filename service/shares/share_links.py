@@ -1,8 +1,9 @@
 """The owner's side of shares: creating, listing, extending and revoking links, and the
 privacy zones no share ever shows. Only a token's SHA-256 is stored.
 
-Later: a share made from one detected trip (GET .../trips) would fill the range and the
-circle from the trip's startedAt, endedAt and bbox; the share itself needs nothing new."""
+A share may name one of the owner's detected trips (GET .../trips) instead of its dates: it
+then covers the trip's first to last day, and is otherwise a share like any other (the trip
+itself is not kept: renaming, splitting or hiding it later leaves the share as it was)."""
 
 from __future__ import annotations
 
@@ -20,15 +21,17 @@ from service.errors import AppError, InvalidInput
 from service.extensions import db
 from service.models import PrivacyZone, Share
 from service.photos.search import iso_utc, parse_datetime
+from service.trips import trip_service
 
 PRECISIONS = {"exact": None, "100m": 3, "1km": 2}  # decimals kept of each coordinate
 MAX_SHARES = 200
 MAX_ZONES = 50
 MAX_ZONE_RADIUS_M = 100_000.0
 MAX_SHARE_RADIUS_M = 20_037_508.0  # half the Earth's circumference
-CREATE_FIELDS = {"name", "startDate", "endDate", "latitude", "longitude", "radiusMeters", "expiresAt",
+CREATE_FIELDS = {"name", "startDate", "endDate", "tripId", "latitude", "longitude", "radiusMeters", "expiresAt",
                  "password", "allowDownload", "locationPrecision"}
 PATCH_FIELDS = {"name", "expiresAt"}
+UNKNOWN_TRIP = "tripId must name one of your trips (GET /api/users/me/trips lists them)"
 
 
 class ShareNotFound(AppError):
@@ -106,6 +109,27 @@ def _circle(body: dict[str, Any]) -> tuple[float, float, float] | tuple[None, No
     return _number(body, "latitude", -90, 90), _number(body, "longitude", -180, 180), radius
 
 
+def _dates(body: dict[str, Any]) -> tuple[datetime, datetime] | None:
+    """The share's range as sent, or None when it names a trip instead."""
+    if "tripId" in body:
+        if "startDate" in body or "endDate" in body:
+            raise InvalidInput("Send tripId or startDate and endDate, not both: a trip's share covers its own days")
+        if not isinstance(body["tripId"], str):
+            raise InvalidInput(UNKNOWN_TRIP)
+        return None
+    start, end = _date(body, "startDate"), _date(body, "endDate")
+    if start > end:
+        raise InvalidInput("startDate must not be after endDate")
+    return start, end
+
+
+def _trip_days(owner_id: uuid.UUID, trip_id: str) -> tuple[datetime, datetime]:
+    found = trip_service.trip_days(user_id=owner_id, trip_id=trip_id)
+    if found is None:
+        raise InvalidInput(UNKNOWN_TRIP)
+    return found
+
+
 def _options(body: dict[str, Any]) -> tuple[str | None, bool, str]:
     password = body.get("password")
     if password is not None and (not isinstance(password, str) or not 4 <= len(password) <= 1024):
@@ -133,18 +157,18 @@ def describe(share: Share, url: str | None = None) -> dict[str, Any]:
 
 
 def create_share(*, owner_id: uuid.UUID, body: dict[str, Any], max_days: int) -> dict[str, Any]:
-    """A new share; its link is in this answer only (the token itself is never stored)."""
+    """A new share of a range of dates, or of one of the owner's trips (its first to last day);
+    its link is in this answer only (the token itself is never stored)."""
     _unknown(body, CREATE_FIELDS)
     name = _text(body, "name", max_length=200)
-    start, end = _date(body, "startDate"), _date(body, "endDate")
-    if start > end:
-        raise InvalidInput("startDate must not be after endDate")
+    dates = _dates(body)
     latitude, longitude, radius = _circle(body)
     expires = _expiry(body, max_days)
     password, allow_download, precision = _options(body)
     session = db.session
     if (session.scalar(select(func.count()).select_from(Share).where(Share.owner_id == owner_id)) or 0) >= MAX_SHARES:
         raise TooManyShares()
+    start, end = dates or _trip_days(owner_id, body["tripId"])
     token = secrets.token_urlsafe(24)  # 192 bits
     share = Share(owner_id=owner_id, token_hash=token_hash(token), name=name, start_at=start, end_at=end,
                   latitude=latitude, longitude=longitude, radius_m=radius, expires_at=expires,

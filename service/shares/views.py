@@ -12,7 +12,7 @@ from service.auth.access import owner_of
 from service.config import tile_origin
 from service.errors import InvalidInput, envelope
 from service.extensions import client_address, limiter
-from service.photos import media_proxy, photo_service
+from service.photos import map_data, media_proxy, photo_service
 from service.photos.search import parse_photo_id
 from service.shares import public, share_links
 from service.validation import json_object, json_value, text_field
@@ -34,6 +34,10 @@ def _list_limit() -> str:
 
 def _media_limit() -> str:
     return str(current_app.config["SHARE_MEDIA_RATE_LIMIT"])
+
+
+def _map_limit() -> str:
+    return str(current_app.config["SHARE_MAP_RATE_LIMIT"])
 
 
 def _unlock_limit() -> str:
@@ -126,8 +130,8 @@ def share_page(token: str) -> Any:
         status = 404 if found.state == "missing" else 410
         return render_template("share_gone.html", page="share", state=found.state, config={}), status
     assert found.share is not None
-    config = {"token": token, "name": found.share.name, "locked": found.state == "locked",
-              "allowDownload": found.share.allow_download, "tileUrl": current_app.config["TILE_URL"],
+    config = {**public.page_config(share=found.share, token=token, locked=found.state == "locked"),
+              "tileUrl": current_app.config["TILE_URL"],
               "tileAttribution": current_app.config.get("TILE_ATTRIBUTION", "")}
     return render_template("share.html", page="share", config=config, share_name=found.share.name)
 
@@ -149,6 +153,30 @@ def unlock_share(token: str) -> Any:
 @limiter.limit(_list_limit, key_func=_share_key, scope="share-photos")
 def share_photos(token: str) -> Any:
     return envelope(public.photos(share=_open(token), token=token))
+
+
+@bp.get(PUBLIC_PATH + "/map/clusters")
+@limiter.limit(_map_limit, key_func=_share_key, scope="share-map")
+def share_map_clusters(token: str) -> Any:
+    share = _open(token)
+    query = map_data.parse_map_query(request.args, viewport_required=True)
+    return envelope(public.map_clusters(share=share, query=query))
+
+
+@bp.get(PUBLIC_PATH + "/map/histogram")
+@limiter.limit(_map_limit, key_func=_share_key, scope="share-map")
+def share_map_histogram(token: str) -> Any:
+    share = _open(token)
+    query = map_data.parse_map_query(request.args, viewport_required=False)
+    return envelope(public.map_histogram(share=share, query=query))
+
+
+@bp.get(PUBLIC_PATH + "/map/photos")
+@limiter.limit(_map_limit, key_func=_share_key, scope="share-map")
+def share_map_photos(token: str) -> Any:
+    share = _open(token)
+    query = map_data.parse_map_query(request.args, viewport_required=False)
+    return envelope(public.map_photos(share=share, token=token, query=query))
 
 
 @bp.get(PUBLIC_PATH + "/photos/<photo_id>/thumbnail")

@@ -52,6 +52,12 @@ def _library(user_id: uuid.UUID) -> LibraryPhotos:
 
 
 def _trips(user_id: uuid.UUID) -> tuple[list[dict[str, Any]], LibraryPhotos]:
+    found, photos = _detected(user_id)
+    return [trip for trip, _ in found], photos
+
+
+def _detected(user_id: uuid.UUID) -> tuple[list[tuple[dict[str, Any], TripSpan]], LibraryPhotos]:
+    """Each trip as the API describes it, beside its photos' span; newest first."""
     settings.credentials(user_id)
     if not components().index_syncer.settings.enabled:
         raise IndexDisabled("Trips are found in the library index, which is turned off on this server")
@@ -68,8 +74,8 @@ def _trips(user_id: uuid.UUID) -> tuple[list[dict[str, Any]], LibraryPhotos]:
         trip_id = detection.trip_id(str(user_id), span, photos, taken)
         taken.add(trip_id)
         override = overrides.get(trip_id)
-        trips.append(_describe(trip_id, span, photos, away, override))
-    trips.sort(key=lambda trip: trip["startedAt"], reverse=True)
+        trips.append((_describe(trip_id, span, photos, away, override), span))
+    trips.sort(key=lambda pair: pair[0]["startedAt"], reverse=True)
     return trips, photos
 
 
@@ -90,6 +96,19 @@ def _describe(trip_id: str, span: TripSpan, photos: LibraryPhotos, away: Any,
 def list_trips(*, user_id: uuid.UUID, include_hidden: bool) -> list[dict[str, Any]]:
     trips, _ = _trips(user_id)
     return [trip for trip in trips if include_hidden or not trip["hidden"]]
+
+
+def trip_days(*, user_id: uuid.UUID, trip_id: str) -> tuple[datetime, datetime] | None:
+    """From the first moment of a trip's first day to the last of its last day (local days,
+    as trips are found: each at its photo's own UTC offset); None when no trip has the id."""
+    found, photos = _detected(user_id)
+    for trip, span in found:
+        if trip["id"] == trip_id:
+            first, last = int(span.photos[0]), int(span.photos[-1])
+            start = int(photos.days[first]) * detection.DAY_MS - int(photos.offsets[first]) * 60_000
+            end = (int(photos.days[last]) + 1) * detection.DAY_MS - int(photos.offsets[last]) * 60_000 - 1
+            return EPOCH + timedelta(milliseconds=start), EPOCH + timedelta(milliseconds=end)
+    return None
 
 
 def _find(user_id: uuid.UUID, trip_id: str) -> dict[str, Any]:

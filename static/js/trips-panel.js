@@ -1,9 +1,11 @@
 // The trips found in the library, listed beside the map: choosing one opens the map on its
-// dates and extent (through onOpen). Hidden when there are none or the index is off.
+// dates and extent (through onOpen), and each offers to share it. Hidden when there are none
+// or the index is off.
 import { getJson } from "./api.js";
 import { formatDay } from "./dates.js";
 
 const TRIPS_URL = "/api/users/me/trips";
+const SHARES_PAGE = "/shares";
 
 export class TripsPanel {
   /** options: onOpen(trip) */
@@ -44,8 +46,14 @@ export class TripsPanel {
       when.textContent = `${start === end ? start : `${start} – ${end}`} · ${count}`;
       button.append(name, when);
       button.addEventListener("click", () => this.onOpen(trip));
+      // Sharing a trip goes to the shares page, where its link's expiry and precision are chosen.
+      const share = document.createElement("a");
+      share.className = "trip-share";
+      share.href = `${SHARES_PAGE}?${new URLSearchParams({ trip: trip.id })}`;
+      share.textContent = "Share this trip";
+      share.setAttribute("aria-label", `Share this trip: ${trip.name}`);
       const item = document.createElement("li");
-      item.append(button);
+      item.append(button, share);
       this.list.append(item);
     }
   }

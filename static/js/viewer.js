@@ -121,6 +121,8 @@ export class PhotoViewer {
     this.ui.place.textContent = place;
     this.ui.placeRow.hidden = !place;
     this.ui.download.href = photo.downloadUrl;
+    // A share that does not allow downloads gives no original to show either.
+    this.ui.original.hidden = !photo.downloadUrl;
     this.ui.download.setAttribute("download", photo.originalFileName || "");
     this.ui.image.alt = name;
     this.loadImage(photo);
