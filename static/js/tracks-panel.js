@@ -3,6 +3,7 @@
 // for the zoom. Takes its container and the Leaflet map; never touches the other components.
 import { getJson } from "./api.js";
 import { toIsoUtc } from "./dates.js";
+import { el } from "./dom.js";
 
 const L = window.L;
 const PATH_URL = "/api/users/me/tracks/path";
@@ -22,16 +23,9 @@ export class TracksPanel {
     this.markers = L.layerGroup().addTo(map);
     this.paths = L.layerGroup().addTo(map);
 
-    const label = document.createElement("label");
-    label.className = "check";
-    this.toggle = document.createElement("input");
-    this.toggle.type = "checkbox";
-    this.toggle.id = "show-estimated";
+    this.toggle = el("input", { type: "checkbox", id: "show-estimated" });
     this.toggle.checked = localStorage.getItem(REMEMBER) === "1";
-    const text = document.createElement("span");
-    text.textContent = "Estimated positions from my tracks";
-    label.append(this.toggle, text);
-    container.append(label);
+    container.append(el("label", { class: "check" }, this.toggle, el("span", {}, "Estimated positions from my tracks")));
     container.hidden = false;
 
     this.toggle.addEventListener("change", () => {

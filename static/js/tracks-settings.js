@@ -3,6 +3,7 @@
 // (and undone). Works on its own card; the Immich settings form is another module's.
 import { ApiError, authImage, deleteJson, getJson, postForm, postJson, putJson, withSize } from "./api.js";
 import { customRange, formatDay, toDayValue, toIsoUtc } from "./dates.js";
+import { el } from "./dom.js";
 
 const TRACKS = "/api/users/me/tracks";
 const $ = (id) => document.getElementById(id);
@@ -13,16 +14,9 @@ const estimateList = $("estimate-list");
 const appliedList = $("applied-list");
 const applyButton = $("apply-estimates");
 
-function el(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  if (className) node.className = className;
-  return node;
-}
-
 function say(kind, message) {
   statusBox.replaceChildren();
-  if (message) statusBox.append(el("p", message, `notice notice--${kind}`));
+  if (message) statusBox.append(el("p", { class: `notice notice--${kind}` }, message));
 }
 
 function failed(error) {
@@ -36,7 +30,7 @@ async function loadTracks() {
   table.hidden = !tracks.length;
   for (const track of tracks) {
     const row = el("tr");
-    const remove = el("button", "Delete", "button button--quiet");
+    const remove = el("button", { class: "button button--quiet" }, "Delete");
     remove.type = "button";
     remove.addEventListener("click", async () => {
       try {
@@ -49,8 +43,8 @@ async function loadTracks() {
     });
     const cell = el("td");
     cell.append(remove);
-    row.append(el("td", track.name), el("td", formatDay(new Date(track.startedAt))),
-      el("td", formatDay(new Date(track.endedAt))), el("td", track.pointCount.toLocaleString()), cell);
+    row.append(el("td", {}, track.name), el("td", {}, formatDay(new Date(track.startedAt))),
+      el("td", {}, formatDay(new Date(track.endedAt))), el("td", {}, track.pointCount.toLocaleString()), cell);
     body.append(row);
   }
 }
@@ -77,10 +71,10 @@ async function refresh() {
 
 function photoCard(photo, { checkbox, text }) {
   const item = el("li");
-  const label = el("label", undefined, "estimate");
+  const label = el("label", { class: "estimate" });
   if (checkbox) label.append(checkbox);
   label.append(authImage(withSize(photo.thumbnailUrl, "thumbnail"), { alt: photo.originalFileName || "" }));
-  label.append(el("span", text));
+  label.append(el("span", {}, text));
   item.append(label);
   return item;
 }
@@ -109,10 +103,10 @@ async function review(event) {
     appliedList.replaceChildren();
     $("applied-title").hidden = !data.applied.length;
     for (const written of data.applied) {
-      const undo = el("button", "Undo", "button button--quiet");
+      const undo = el("button", { class: "button button--quiet" }, "Undo");
       undo.type = "button";
       undo.addEventListener("click", () => act("undo", [written.photoId]));
-      const item = el("li", `${written.latitude.toFixed(5)}, ${written.longitude.toFixed(5)} · ${formatDay(new Date(written.appliedAt))} `);
+      const item = el("li", {}, `${written.latitude.toFixed(5)}, ${written.longitude.toFixed(5)} · ${formatDay(new Date(written.appliedAt))} `);
       item.append(undo);
       appliedList.append(item);
     }

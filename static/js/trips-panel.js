@@ -3,6 +3,7 @@
 // or the index is off.
 import { getJson } from "./api.js";
 import { formatDay } from "./dates.js";
+import { el } from "./dom.js";
 
 const TRIPS_URL = "/api/users/me/trips";
 const SHARES_PAGE = "/shares";
@@ -12,7 +13,7 @@ export class TripsPanel {
   constructor(container, { onOpen }) {
     this.container = container;
     this.onOpen = onOpen;
-    this.list = container.querySelector("ol") || container.appendChild(document.createElement("ol"));
+    this.list = container.querySelector("ol") || container.appendChild(el("ol"));
     this.list.className = "trips-list";
     this.container.hidden = true;
   }
@@ -31,29 +32,27 @@ export class TripsPanel {
     this.list.replaceChildren();
     this.container.hidden = !trips.length;
     for (const trip of trips) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "trip";
-      button.dataset.tripId = trip.id;
-      const name = document.createElement("span");
-      name.className = "trip-name";
-      name.textContent = trip.name;
-      const when = document.createElement("span");
-      when.className = "trip-when";
       const start = formatDay(new Date(trip.startedAt));
       const end = formatDay(new Date(trip.endedAt));
       const count = `${trip.photoCount} ${trip.photoCount === 1 ? "photo" : "photos"}`;
-      when.textContent = `${start === end ? start : `${start} – ${end}`} · ${count}`;
-      button.append(name, when);
+      const button = el(
+        "button",
+        { type: "button", class: "trip", "data-trip-id": trip.id },
+        el("span", { class: "trip-name" }, trip.name),
+        el("span", { class: "trip-when" }, `${start === end ? start : `${start} – ${end}`} · ${count}`),
+      );
       button.addEventListener("click", () => this.onOpen(trip));
       // Sharing a trip goes to the shares page, where its link's expiry and precision are chosen.
-      const share = document.createElement("a");
-      share.className = "trip-share";
-      share.href = `${SHARES_PAGE}?${new URLSearchParams({ trip: trip.id })}`;
-      share.textContent = "Share this trip";
-      share.setAttribute("aria-label", `Share this trip: ${trip.name}`);
-      const item = document.createElement("li");
-      item.append(button, share);
+      const share = el(
+        "a",
+        {
+          class: "trip-share",
+          href: `${SHARES_PAGE}?${new URLSearchParams({ trip: trip.id })}`,
+          "aria-label": `Share this trip: ${trip.name}`,
+        },
+        "Share this trip",
+      );
+      const item = el("li", {}, button, share);
       this.list.append(item);
     }
   }
