@@ -24,17 +24,11 @@ from service.immich import settings as immich_settings
 from service.immich.client import UpstreamLimits, Upstreams
 from service.immich.url_policy import UrlPolicy, system_resolver
 from service.photos.thumbnail_cache import TEMP_PREFIX, ThumbnailCache, ThumbnailKey
-from tests.conftest import Auth, dispose, error_of, make_app
+from tests.conftest import Auth, configure, dispose, error_of, make_app
 
 pytestmark = pytest.mark.usefixtures("fresh_fake")
 
 CACHE_LOGGER = "service.photos.thumbnail_cache"
-
-
-def configure(client, headers, fake, key=ALICE_KEY):
-    body = {"serverUrl": fake.url, "apiKey": key, "enabled": True}
-    response = client.put("/api/users/me/immich-config", json=body, headers=headers)
-    assert response.status_code == 200, response.get_json()
 
 
 @pytest.fixture

@@ -57,6 +57,7 @@ import { readPageConfig, requireUser, wireSignOut } from "./session.js";
 import { Timeline } from "./timeline.js";
 import { TracksPanel } from "./tracks-panel.js";
 import { TripsPanel, tripFrame } from "./trips-panel.js";
+import { ViewScheduler } from "./view-scheduler.js";
 import { PhotoViewer } from "./viewer.js";
 
 const SEARCH_PATH = "/api/users/me/immich/photos/search";
@@ -383,8 +384,7 @@ async function frameLibrary() {
   tripFraming = null;
   if (bounds) photoMap.frame(bounds);
   // The move asked for the clusters after a pause; ask now instead.
-  window.clearTimeout(viewTimer);
-  viewTimer = 0;
+  views.cancel();
   change(setView, photoMap.view());
   await loadClusters();
 }
@@ -405,29 +405,16 @@ async function loadHistogram() {
   }
 }
 
-let viewTimer = 0;
-let viewTimerThrottled = false;
-let lastThrottled = -Infinity; // when a throttled request last went out
+const views = new ViewScheduler((throttled) => {
+  loadClusters();
+  if (!throttled && !state.span) loadHistogram();
+});
 
-/**
- * Ask for the view's clusters after `delay` ms. A throttled call (a scrubber drag) asks at
- * once, then at most every `delay` ms while it lasts (a timer already set stays, and sends
- * the state as it is when it fires); any other call starts the wait again, so a pan asks
- * once it has stopped.
- */
-function scheduleClusters(delay, { throttle = false } = {}) {
+/** Ask for the view's clusters after `delay` ms, or throttled while the scrubber is dragged. */
+function scheduleClusters(delay, options) {
   if (!clusterMode()) return;
-  if (throttle && viewTimer && viewTimerThrottled) return;
-  window.clearTimeout(viewTimer);
-  viewTimerThrottled = throttle;
   ui.map.dataset.clusters = "pending";
-  const wait = throttle ? Math.max(0, lastThrottled + delay - performance.now()) : delay;
-  viewTimer = window.setTimeout(() => {
-    viewTimer = 0;
-    if (throttle) lastThrottled = performance.now();
-    loadClusters();
-    if (!throttle && !state.span) loadHistogram();
-  }, wait);
+  views.schedule(delay, options);
 }
 
 function showFailure(error) {

@@ -22,6 +22,7 @@ import { PhotoGrid } from "./photo-grid.js";
 import { PhotoMap } from "./photo-map.js";
 import { Scrubber } from "./scrubber.js";
 import { readPageConfig } from "./session.js";
+import { ViewScheduler } from "./view-scheduler.js";
 import { PhotoViewer } from "./viewer.js";
 
 const VIEW_DELAY_MS = 120; // after a pan or zoom ends, before the view's clusters are asked for
@@ -158,8 +159,7 @@ function showShare() {
       return;
     }
     // The move asked for the clusters after a pause; ask now instead, and for the bars of the view.
-    window.clearTimeout(viewTimer);
-    viewTimer = 0;
+    views.cancel();
     change(setView, photoMap.view());
     await Promise.all([loadClusters(), loadHistogram()]);
   }
@@ -180,21 +180,16 @@ function showShare() {
     }
   }
 
-  let viewTimer = 0;
-  let viewTimerThrottled = false;
+  const views = new ViewScheduler((throttled) => {
+    loadClusters();
+    if (!throttled && !state.span) loadHistogram();
+  });
 
-  /** Ask for the view's clusters after `delay` ms; a throttled call (a drag) keeps a timer already set. */
-  function scheduleClusters(delay, { throttle = false } = {}) {
+  /** Ask for the view's clusters after `delay` ms, or throttled while the scrubber is dragged. */
+  function scheduleClusters(delay, options) {
     if (!state.search.query || state.search.status === "failed") return;
-    if (throttle && viewTimer && viewTimerThrottled) return;
-    window.clearTimeout(viewTimer);
-    viewTimerThrottled = throttle;
     ui.map.dataset.clusters = "pending";
-    viewTimer = window.setTimeout(() => {
-      viewTimer = 0;
-      loadClusters();
-      if (!throttle && !state.span) loadHistogram();
-    }, delay);
+    views.schedule(delay, options);
   }
 
   async function cellPhotos(cell, { order = "desc", limit }) {
