@@ -145,6 +145,8 @@ def build_components(config: Mapping[str, Any]) -> Components:
             lease_seconds=config["INDEX_LEASE_SECONDS"],
         )),
         map_columns=ColumnsCache(),
+        # A search's photos as JSON: about 450 bytes a photo, so 500,000 of one user's fit.
+        encoded_photos=ColumnsCache(max_bytes=384 * 1024 * 1024),
         oidc=OidcProvider(OidcSettings(
             issuer=config["OIDC_ISSUER"],
             client_id=config["OIDC_CLIENT_ID"],

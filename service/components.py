@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from service.crypto import KeyRing
     from service.immich.client import Upstreams
     from service.immich.settings import CredentialCache
+    from service.library.encoded_photos import EncodedPhotos
     from service.library.sync import IndexSyncer
-    from service.photos.map_data import ColumnsCache
+    from service.photos.map_data import ColumnsCache, MapColumns
     from service.photos.page_pool import PagePool
     from service.photos.search_cache import RangeCache
     from service.photos.thumbnail_cache import ThumbnailCache
@@ -40,7 +41,8 @@ class Components:
     thumbnail_cache: ThumbnailCache | None  # None when THUMBNAIL_CACHE_MB=0
     redis: Redis | None
     index_syncer: IndexSyncer
-    map_columns: ColumnsCache
+    map_columns: ColumnsCache[MapColumns]
+    encoded_photos: ColumnsCache[EncodedPhotos]
     # The OpenID Connect provider, when OIDC_ISSUER is set.
     oidc: OidcProvider | None = None
 

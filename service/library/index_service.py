@@ -15,6 +15,7 @@ from service.errors import AppError
 from service.immich import settings
 from service.library import store
 from service.library.asset_rows import EPOCH, iso_ms, photos_of
+from service.library.encoded_photos import EncodedPhotos
 from service.models import LibraryIndexState
 from service.photos.map_data import MapColumns
 from service.photos.search import PhotoSet, SearchQuery
@@ -66,7 +67,8 @@ def map_columns(*, user_id: uuid.UUID, settings_version: str, query: SearchQuery
     synced = _iso(found.last_synced_at)
 
     def load() -> MapColumns:
-        ids, latitudes, longitudes, taken, created = store.map_columns(user_id)
+        with store.bulk_read():
+            ids, latitudes, longitudes, taken, created = store.map_columns(user_id)
         count = len(ids)
         return MapColumns(
             ids=np.array(ids, dtype="S36").reshape(count),
@@ -77,12 +79,34 @@ def map_columns(*, user_id: uuid.UUID, settings_version: str, query: SearchQuery
             created_ms=np.array(created, dtype=np.int64).reshape(count),
         )
 
-    # Kept while the rows stay as they were: a refresh that found nothing new changes none of
-    # these, so the columns are not read again (a change moves the count or the newest
-    # updatedAt; a reconcile may change rows without either, so it counts too).
-    data = (found.owner_identity, found.indexed_count, found.high_water_ms, found.last_reconciled_at)
-    columns = components().map_columns.get_or_load((user_id, settings_version, data), load)
+    columns = components().map_columns.get_or_load((user_id, settings_version, _rows_version(found)), load)
     return columns.within(_ms(query.start), _ms(query.end)), synced
+
+
+def encoded_search(*, user_id: uuid.UUID, settings_version: str, query: SearchQuery,
+                   url_prefix: str) -> tuple[bytes, int, str] | None:
+    """The JSON array of the query's photos (URLs under url_prefix), how many, and when the
+    index was last synced, from the index as this process keeps it encoded (read once per
+    change of its rows); None when the index cannot answer."""
+    found = _usable_state(user_id, settings_version)
+    if found is None or found.last_synced_at is None:
+        return None
+
+    def load() -> EncodedPhotos:
+        with store.bulk_read():
+            return EncodedPhotos.build(store.photo_rows(user_id), url_prefix)
+
+    key = (user_id, settings_version, url_prefix, _rows_version(found))
+    photos = components().encoded_photos.get_or_load(key, load)
+    encoded, count = photos.select(_ms(query.start), _ms(query.end), query.circle)
+    return encoded, count, _iso(found.last_synced_at)
+
+
+def _rows_version(found: LibraryIndexState) -> tuple[Any, ...]:
+    """What moves whenever the index's rows change. A refresh that found nothing new moves
+    none of it, so what was read from the rows is kept (a change moves the count or the
+    newest updatedAt; a reconcile may change rows without either, so it counts too)."""
+    return found.owner_identity, found.indexed_count, found.high_water_ms, found.last_reconciled_at
 
 
 def photos_by_ids(*, user_id: uuid.UUID, asset_ids: list[str]) -> PhotoSet:

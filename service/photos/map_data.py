@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -77,18 +77,27 @@ class MapColumns:
                                                     self.created_ms))
 
 
-class ColumnsCache:
-    """Each user's whole index as columns, per process, for the settings version and rows it
-    was read at; the least recently used goes first past `max_bytes`. Requests that need the
-    same columns at once wait for one read instead of each making its own."""
+class Measured(Protocol):
+    @property
+    def nbytes(self) -> int: ...
+
+
+Held = TypeVar("Held", bound=Measured)
+
+
+class ColumnsCache(Generic[Held]):
+    """Something read from each user's whole index (the map's columns, the search's encoded
+    photos), per process, for the settings version and rows it was read at; the least
+    recently used goes first past `max_bytes`. Requests that need the same entry at once wait
+    for one read instead of each making its own."""
 
     def __init__(self, max_bytes: int = 256 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._entries: OrderedDict[Any, MapColumns] = OrderedDict()
+        self._entries: OrderedDict[Any, Held] = OrderedDict()
         self._loading: dict[Any, threading.Lock] = {}
 
-    def get_or_load(self, key: Any, load: Callable[[], MapColumns]) -> MapColumns:
+    def get_or_load(self, key: Any, load: Callable[[], Held]) -> Held:
         found = self._get(key)
         if found is not None:
             return found
@@ -99,19 +108,19 @@ class ColumnsCache:
             if found is not None:
                 return found
             try:
-                columns = load()
+                loaded = load()
             except BaseException:
                 with self._lock:
                     self._loading.pop(key, None)
                 raise
             with self._lock:
-                self._entries[key] = columns
+                self._entries[key] = loaded
                 self._loading.pop(key, None)
                 while sum(c.nbytes for c in self._entries.values()) > self.max_bytes and len(self._entries) > 1:
                     self._entries.popitem(last=False)
-        return columns
+        return loaded
 
-    def _get(self, key: Any) -> MapColumns | None:
+    def _get(self, key: Any) -> Held | None:
         with self._lock:
             found = self._entries.get(key)
             if found is not None:

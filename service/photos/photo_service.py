@@ -29,12 +29,13 @@ THUMBNAIL_SIZES = ("thumbnail", "preview")
 
 @dataclass(frozen=True)
 class SearchResult:
-    photos: list[orjson.Fragment]
+    photos: list[orjson.Fragment] | orjson.Fragment  # each photo's JSON, or the whole array's
+    count: int
     source: str  # "index" or "live"
     indexed_at: str | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {"photos": self.photos, "totalCount": len(self.photos), "source": self.source,
+        return {"photos": self.photos, "totalCount": self.count, "source": self.source,
                 "indexedAt": self.indexed_at}
 
 
@@ -42,20 +43,30 @@ def search(*, owner_id: uuid.UUID, query: SearchQuery, url_prefix: str) -> Searc
     """The owner's photos in the query's range (and circle), with URLs under url_prefix:
     from the library index when it is ready for these settings, else from Immich; with
     includeEstimated, photos without GPS carry their position on the owner's tracks."""
-    photo_set, source, indexed_at, estimates = _photo_set(owner_id, query)
-    return SearchResult(photo_set.select(query.circle, url_prefix, estimates), source, indexed_at)
+    creds = settings.credentials(owner_id)
+    if not query.include_estimated:
+        indexed = index_service.encoded_search(user_id=owner_id, settings_version=creds.version, query=query,
+                                               url_prefix=url_prefix)
+        if indexed is not None:
+            encoded, count, synced = indexed
+            return SearchResult(orjson.Fragment(encoded), count, "index", synced)
+    photo_set, source, indexed_at, estimates = _photo_set(owner_id, creds, query)
+    selected = photo_set.select(query.circle, url_prefix, estimates)
+    return SearchResult(selected, len(selected), source, indexed_at)
 
 
 def estimated_photos(*, owner_id: uuid.UUID, query: SearchQuery, url_prefix: str) -> SearchResult:
     """Only the photos that have an estimated position: the list to review before writing
     positions to Immich."""
-    photo_set, source, indexed_at, estimates = _photo_set(owner_id, dataclasses.replace(query, include_estimated=True))
-    return SearchResult(photo_set.select(query.circle, url_prefix, estimates, estimated_only=True), source,
-                        indexed_at)
-
-
-def _photo_set(owner_id: uuid.UUID, query: SearchQuery) -> tuple[PhotoSet, str, str | None, Estimates | None]:
     creds = settings.credentials(owner_id)
+    photo_set, source, indexed_at, estimates = _photo_set(owner_id, creds,
+                                                          dataclasses.replace(query, include_estimated=True))
+    selected = photo_set.select(query.circle, url_prefix, estimates, estimated_only=True)
+    return SearchResult(selected, len(selected), source, indexed_at)
+
+
+def _photo_set(owner_id: uuid.UUID, creds: settings.Credentials,
+               query: SearchQuery) -> tuple[PhotoSet, str, str | None, Estimates | None]:
     # Photos without GPS lie outside any circle until their estimate is known: load them all.
     loaded = dataclasses.replace(query, circle=None) if query.include_estimated else query
     indexed = index_service.search(user_id=owner_id, settings_version=creds.version, query=loaded)

@@ -287,7 +287,7 @@ class PhotoSet:
         estimates, a photo without GPS that has one carries its estimatedLocation."""
         encoded = self._encoded.setdefault(url_prefix, [None] * len(self.photos))
         photos = self.photos
-        prefix = orjson.dumps(url_prefix)[:-1]  # the prefix as JSON text, without its closing quote
+        prefix = prefix_json(url_prefix)
         selected = []
         for i in indices:
             if estimates is not None and estimates.accuracies[i] == estimates.accuracies[i]:  # not NaN
@@ -302,11 +302,7 @@ class PhotoSet:
                 continue
             fragment = encoded[i]
             if fragment is None:
-                photo = photos[i]
-                # The URLs spliced onto the photo's JSON, the id escaped as JSON text.
-                asset_id = orjson.dumps(photo["id"])[1:-1]
-                fragment = encoded[i] = (orjson.dumps(photo)[:-1] + b',"thumbnailUrl":' + prefix + asset_id
-                                         + b'/thumbnail","downloadUrl":' + prefix + asset_id + b'/download"}')
+                fragment = encoded[i] = photo_json(photos[i], prefix)
             selected.append(orjson.Fragment(fragment))
         return selected
 
@@ -320,6 +316,18 @@ class PhotoSet:
     def positions_of(self, ids: Iterable[str]) -> list[int]:
         where = self.derived("positions", lambda found: {p["id"]: i for i, p in enumerate(found.photos)})
         return [where[asset_id] for asset_id in ids if asset_id in where]
+
+
+def prefix_json(url_prefix: str) -> bytes:
+    """The URL prefix as JSON text, without its closing quote: what photo_json splices in."""
+    return orjson.dumps(url_prefix)[:-1]
+
+
+def photo_json(photo: dict[str, Any], prefix: bytes) -> bytes:
+    """One photo's JSON with its thumbnailUrl and downloadUrl under the prefix (prefix_json's)."""
+    asset_id = orjson.dumps(photo["id"])[1:-1]  # the id escaped as JSON text
+    return (orjson.dumps(photo)[:-1] + b',"thumbnailUrl":' + prefix + asset_id
+            + b'/thumbnail","downloadUrl":' + prefix + asset_id + b'/download"}')
 
 
 def parse_photo_id(raw: str) -> str:
