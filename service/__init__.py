@@ -87,6 +87,7 @@ def _init_extensions(app: Flask) -> None:
 
 def build_components(config: Mapping[str, Any]) -> Components:
     """Every shared component, from the config alone."""
+    from service.auth.media_access import VerifiedTokens
     from service.auth.oidc import OidcProvider, OidcSettings
     from service.auth.revocation import DatabaseRevocations
     from service.crypto import KeyRing
@@ -144,6 +145,7 @@ def build_components(config: Mapping[str, Any]) -> Components:
             window=config["IMMICH_MAX_CONCURRENCY"],
             lease_seconds=config["INDEX_LEASE_SECONDS"],
         )),
+        verified_tokens=VerifiedTokens(),
         map_columns=ColumnsCache(),
         # A search's photos as JSON: about 450 bytes a photo, so 500,000 of one user's fit.
         encoded_photos=ColumnsCache(max_bytes=384 * 1024 * 1024),

@@ -15,6 +15,7 @@ from flask import Flask, current_app
 if TYPE_CHECKING:
     from redis import Redis
 
+    from service.auth.media_access import VerifiedTokens
     from service.auth.oidc import OidcProvider
     from service.auth.revocation import RevocationStore
     from service.crypto import KeyRing
@@ -41,6 +42,7 @@ class Components:
     thumbnail_cache: ThumbnailCache | None  # None when THUMBNAIL_CACHE_MB=0
     redis: Redis | None
     index_syncer: IndexSyncer
+    verified_tokens: VerifiedTokens
     map_columns: ColumnsCache[MapColumns]
     encoded_photos: ColumnsCache[EncodedPhotos]
     # The OpenID Connect provider, when OIDC_ISSUER is set.

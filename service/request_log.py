@@ -116,6 +116,9 @@ def _install_stdout_handler() -> None:
 
 
 def _verified_user_id() -> str | None:
+    media = g.get("media_access")  # a media request, checked without jwt_required
+    if media is not None:
+        return str(media.user_id)
     try:
         identity = get_jwt_identity()
     except RuntimeError:  # no token was verified for this request

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -170,8 +171,13 @@ def _forget(user_id: uuid.UUID, retired_version: str | None) -> None:
 
 def credentials(user_id: uuid.UUID) -> Credentials:
     """The stored URL, decrypted key and version of an enabled configuration, or NotConfigured."""
-    row = get_settings(user_id)
-    if row is None:
+    return credentials_of(user_id, get_settings(user_id))
+
+
+def credentials_of(user_id: uuid.UUID, row: Any) -> Credentials:
+    """credentials() of a row already read: an ImmichConfig, or any row with its server_url,
+    api_key_ciphertext, enabled and version (all None when there are no settings)."""
+    if row is None or row.version is None:
         raise NotConfigured()
     if not row.enabled:
         raise Disabled()

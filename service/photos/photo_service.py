@@ -183,10 +183,11 @@ def map_photos(*, owner_id: uuid.UUID, query: map_data.MapQuery, url_prefix: str
     return {"photos": photos, "totalCount": int(indices.size), **found.describe()}
 
 
-def open_thumbnail(*, owner_id: uuid.UUID, photo_id: str, size: str,
-                   if_none_match: str | None) -> CachedThumbnail | UpstreamMedia:
-    """The thumbnail from the cache on disk when it holds it, else from Immich (and kept)."""
-    creds = settings.credentials(owner_id)
+def open_thumbnail(*, owner_id: uuid.UUID, photo_id: str, size: str, if_none_match: str | None,
+                   creds: settings.Credentials | None = None) -> CachedThumbnail | UpstreamMedia:
+    """The thumbnail from the cache on disk when it holds it, else from Immich (and kept);
+    `creds` are the owner's, when the caller has read them already."""
+    creds = creds or settings.credentials(owner_id)
 
     def fetch(etag: str | None) -> UpstreamMedia:
         return settings.client_with(creds).open_thumbnail(photo_id, size=size, if_none_match=etag)
@@ -198,6 +199,7 @@ def open_thumbnail(*, owner_id: uuid.UUID, photo_id: str, size: str,
     return cache.get_or_fetch(key, fetch)
 
 
-def open_original(*, owner_id: uuid.UUID, photo_id: str, range_header: str | None,
-                  if_range: str | None) -> UpstreamMedia:
-    return settings.client_for(owner_id).open_original(photo_id, range_header=range_header, if_range=if_range)
+def open_original(*, owner_id: uuid.UUID, photo_id: str, range_header: str | None, if_range: str | None,
+                  creds: settings.Credentials | None = None) -> UpstreamMedia:
+    client = settings.client_with(creds or settings.credentials(owner_id))
+    return client.open_original(photo_id, range_header=range_header, if_range=if_range)

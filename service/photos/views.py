@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 from flask_jwt_extended import jwt_required
 
 from service.auth.access import owner_of
+from service.auth.media_access import media_access_required
 from service.errors import InvalidInput, envelope
 from service.photos import map_data, media_proxy, photo_service
 from service.photos.search import parse_photo_id, parse_query
@@ -57,24 +58,24 @@ def map_photos(user_ref: str) -> Any:
 
 
 @bp.get(PHOTOS_PATH + "/<photo_id>/thumbnail")
-@jwt_required()
+@media_access_required
 def thumbnail(user_ref: str, photo_id: str) -> Any:
-    owner = owner_of(user_ref)
+    access = g.media_access
     size = request.args.get("size", "thumbnail")
     if size not in photo_service.THUMBNAIL_SIZES:
         raise InvalidInput("size must be thumbnail or preview")
     if_none_match = request.headers.get("If-None-Match")
-    media = photo_service.open_thumbnail(owner_id=owner.id, photo_id=parse_photo_id(photo_id), size=size,
-                                         if_none_match=if_none_match)
+    media = photo_service.open_thumbnail(owner_id=access.user_id, creds=access.credentials(user_ref),
+                                         photo_id=parse_photo_id(photo_id), size=size, if_none_match=if_none_match)
     return media_proxy.thumbnail_response(media, if_none_match, current_app.config["THUMBNAIL_ACCEL_REDIRECT"])
 
 
 @bp.get(PHOTOS_PATH + "/<photo_id>/download")
-@jwt_required()
+@media_access_required
 def download(user_ref: str, photo_id: str) -> Any:
-    owner = owner_of(user_ref)
+    access = g.media_access
     asset_id = parse_photo_id(photo_id)
-    media = photo_service.open_original(owner_id=owner.id, photo_id=asset_id,
+    media = photo_service.open_original(owner_id=access.user_id, creds=access.credentials(user_ref), photo_id=asset_id,
                                         range_header=request.headers.get("Range"),
                                         if_range=request.headers.get("If-Range"))
     return media_proxy.download_response(media, asset_id)
