@@ -51,7 +51,7 @@ def test_a_selection_is_the_photos_encoded_one_by_one(circle, days):
     made = rows(600, seed=days[1])
     start = 1_700_000_000_000 + days[0] * DAY_MS
     end = 1_700_000_000_000 + days[1] * DAY_MS
-    encoded, count = EncodedPhotos.build(made, PREFIX).select(start, end, circle)
+    encoded, count = EncodedPhotos.build([made[:250], made[250:]], PREFIX).select(start, end, circle)
     want = expected(made, start, end, circle)
     assert orjson.loads(encoded) == want
     assert count == len(want)
@@ -60,6 +60,6 @@ def test_a_selection_is_the_photos_encoded_one_by_one(circle, days):
 
 
 def test_nothing_selected_is_an_empty_array():
-    built = EncodedPhotos.build(rows(50, seed=1), PREFIX)
+    built = EncodedPhotos.build([rows(50, seed=1)], PREFIX)
     assert built.select(0, 1, None) == (b"[]", 0)
     assert EncodedPhotos.build([], PREFIX).select(0, 2**62, None) == (b"[]", 0)

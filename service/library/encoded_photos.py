@@ -5,7 +5,7 @@ milliseconds on any worker, whichever database holds the index."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,21 +27,33 @@ class EncodedPhotos:
     latitudes: Floats  # NaN without a position
     longitudes: Floats
     starts: Ints  # where each photo's JSON starts in `encoded`, then where the buffer ends
-    encoded: bytes  # each photo's JSON followed by a comma
+    encoded: bytearray  # each photo's JSON followed by a comma (never changed once built)
 
     @classmethod
-    def build(cls, rows: Sequence[Any], url_prefix: str) -> EncodedPhotos:
-        """From index rows (photo columns, then fileCreatedAt) sorted as a search answers."""
+    def build(cls, batches: Iterable[Sequence[Any]], url_prefix: str) -> EncodedPhotos:
+        """From batches of index rows (photo columns, then fileCreatedAt) sorted as a search
+        answers; only one batch's rows and photo objects are alive at a time."""
         prefix = prefix_json(url_prefix)
-        pieces = [photo_json(photo, prefix) + b"," for photo in photos_of(rows)]
-        starts = np.zeros(len(pieces) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces)), out=starts[1:])
+        encoded = bytearray()  # grown in place: never a second copy of the whole
+        lengths: list[int] = []
+        created: list[int] = []
+        latitudes: list[float] = []
+        longitudes: list[float] = []
+        for rows in batches:
+            pieces = [photo_json(photo, prefix) + b"," for photo in photos_of(rows)]
+            encoded += b"".join(pieces)
+            lengths.extend(map(len, pieces))
+            created.extend(NO_TIME if row[8] is None else row[8] for row in rows)
+            latitudes.extend(np.nan if row[3] is None else row[3] for row in rows)
+            longitudes.extend(np.nan if row[4] is None else row[4] for row in rows)
+        starts = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(np.array(lengths, dtype=np.int64), out=starts[1:])
         return cls(
-            created_ms=np.array([NO_TIME if row[8] is None else row[8] for row in rows], dtype=np.int64),
-            latitudes=np.array([np.nan if row[3] is None else row[3] for row in rows], dtype=np.float64),
-            longitudes=np.array([np.nan if row[4] is None else row[4] for row in rows], dtype=np.float64),
+            created_ms=np.array(created, dtype=np.int64),
+            latitudes=np.array(latitudes, dtype=np.float64),
+            longitudes=np.array(longitudes, dtype=np.float64),
             starts=starts,
-            encoded=b"".join(pieces),
+            encoded=encoded,
         )
 
     def select(self, start_ms: int, end_ms: int, circle: Circle | None) -> tuple[bytes, int]:

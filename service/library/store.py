@@ -182,25 +182,26 @@ def bulk_read() -> Iterator[None]:
             gc.enable()
 
 
-def _every_image(user_id: uuid.UUID, *columns: Any) -> list[Row[Any]]:
-    """These columns of every image with a fileCreatedAt, sorted by capture time, then id."""
-    return list(db.session.connection().execute(
-        select(*columns)
-        .where(LibraryAsset.user_id == user_id, LibraryAsset.type == "IMAGE",
-               LibraryAsset.file_created_ms.is_not(None))
-        .order_by(LibraryAsset.taken_ms, LibraryAsset.asset_id)
-    ))
+def _every_image(*columns: Any) -> Any:
+    """A query of these columns of every image with a fileCreatedAt, sorted by capture
+    time, then id; the caller adds which user's."""
+    return (select(*columns).where(LibraryAsset.type == "IMAGE", LibraryAsset.file_created_ms.is_not(None))
+            .order_by(LibraryAsset.taken_ms, LibraryAsset.asset_id))
 
 
-def photo_rows(user_id: uuid.UUID) -> list[Row[Any]]:
-    """Every image's photo columns, then its fileCreatedAt, as a search sorts them."""
-    return _every_image(user_id, *PHOTO_COLUMNS, LibraryAsset.file_created_ms)
+def photo_rows(user_id: uuid.UUID, batch: int = 10_000) -> Iterator[Sequence[Row[Any]]]:
+    """Every image's photo columns, then its fileCreatedAt, as a search sorts them: in
+    batches, so that a whole library's rows are never in memory at once."""
+    query = _every_image(*PHOTO_COLUMNS, LibraryAsset.file_created_ms).where(LibraryAsset.user_id == user_id)
+    streamed = {"stream_results": True, "max_row_buffer": batch}
+    yield from db.session.connection().execute(query, execution_options=streamed).partitions(batch)
 
 
 def map_columns(user_id: uuid.UUID) -> tuple[list[str], list[float | None], list[float | None], list[int], list[int]]:
     """Every image's id, position and times, sorted by capture time, then id."""
-    rows = _every_image(user_id, LibraryAsset.asset_id, LibraryAsset.latitude, LibraryAsset.longitude,
-                        LibraryAsset.taken_ms, LibraryAsset.file_created_ms)
+    rows = db.session.connection().execute(_every_image(
+        LibraryAsset.asset_id, LibraryAsset.latitude, LibraryAsset.longitude, LibraryAsset.taken_ms,
+        LibraryAsset.file_created_ms).where(LibraryAsset.user_id == user_id)).all()
     if not rows:
         return [], [], [], [], []
     ids, latitudes, longitudes, taken, created = zip(*rows, strict=True)
