@@ -15,7 +15,6 @@ network events for the bytes.
 
 from __future__ import annotations
 
-import http.client
 import json
 import math
 import os
@@ -38,8 +37,8 @@ from bench.harness import (
     BenchError,
     SignedInUser,
     children_of,
+    get_on_new_connection,
     register_and_sign_in,
-    serving_worker,
 )
 from bench.library_index import index_status, wait_synced
 from bench.report import RESULTS_DIR
@@ -363,22 +362,11 @@ def warm_every_worker(app: AppServer, user: SignedInUser, end: str) -> dict[int,
     for _ in range(WARM_ATTEMPTS_PER_WORKER * len(workers)):
         if all(pid in answered for pid in workers):
             break
-        conn = http.client.HTTPConnection(LOOPBACK, app.port, timeout=SYNC_TIMEOUT)
-        try:
-            conn.connect()
-            client_port = conn.sock.getsockname()[1]
-            t0 = time.perf_counter()
-            conn.request("GET", f"{MAP_PATH}/clusters?{params}", headers=user.headers)
-            response = conn.getresponse()
-            response.read()
-            seconds = time.perf_counter() - t0
-            worker = serving_worker(app.worker_pids(), app.port, client_port)
-        finally:
-            conn.close()
-        if response.status != 200:
-            raise BenchError(f"warming the workers: HTTP {response.status}")
-        if worker is not None:
-            answered.setdefault(worker, round(seconds, 2))
+        served = get_on_new_connection(app, f"{MAP_PATH}/clusters?{params}", user.headers, SYNC_TIMEOUT)
+        if served.status != 200:
+            raise BenchError(f"warming the workers: HTTP {served.status}")
+        if served.worker is not None:
+            answered.setdefault(served.worker, round(served.seconds, 2))
     return answered
 
 

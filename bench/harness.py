@@ -3,6 +3,7 @@ user whose Immich settings point at the fake, and helpers to watch the worker pr
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -193,6 +194,32 @@ def children_of(pid: int) -> list[int]:
             continue
         found.update(int(part) for part in text.split())
     return sorted(found)
+
+
+@dataclass(frozen=True)
+class Served:
+    status: int
+    body: bytes
+    seconds: float  # from sending the request to the last byte of the answer
+    worker: int | None  # the gunicorn worker that answered, when it could be told
+
+
+def get_on_new_connection(app: AppServer, path: str, headers: dict[str, str], timeout: float) -> Served:
+    """One GET on a connection of its own, so that any worker may take it, and which did."""
+    conn = http.client.HTTPConnection(LOOPBACK, app.port, timeout=timeout)
+    try:
+        conn.connect()
+        client_port = conn.sock.getsockname()[1]
+        t0 = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        seconds = time.perf_counter() - t0
+        # The connection is still open (keep-alive): its server side is in one worker.
+        worker = serving_worker(app.worker_pids(), app.port, client_port)
+    finally:
+        conn.close()
+    return Served(response.status, body, seconds, worker)
 
 
 def serving_worker(workers: list[int], server_port: int, client_port: int) -> int | None:

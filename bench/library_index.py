@@ -18,7 +18,6 @@ with INDEX_ENABLED=false (the live path), whose database never matters. For each
 
 from __future__ import annotations
 
-import http.client
 import itertools
 import math
 import os
@@ -34,15 +33,14 @@ from urllib.parse import urlencode
 import orjson
 
 from bench.harness import (
-    LOOPBACK,
     AppServer,
     BenchError,
     RssSampler,
     SignedInUser,
     cpu_seconds,
+    get_on_new_connection,
     register_and_sign_in,
     rss_bytes,
-    serving_worker,
 )
 from bench.search import CENTER, RADIUS_M, SPREAD_KM, concurrent_pager
 from bench.stats import Row, check, median
@@ -153,26 +151,14 @@ class Answer:
 def search_once(app: AppServer, user: SignedInUser, params: dict[str, str]) -> Answer:
     """One search on a new connection (so any worker may take it), and which worker did."""
     request_id = uuid.uuid4().hex
-    conn = http.client.HTTPConnection(LOOPBACK, app.port, timeout=REQUEST_TIMEOUT)
-    try:
-        conn.connect()
-        client_port = conn.sock.getsockname()[1]
-        t0 = time.perf_counter()
-        conn.request("GET", f"{SEARCH_PATH}?{urlencode(params)}",
-                     headers={**user.headers, "X-Request-Id": request_id})
-        response = conn.getresponse()
-        body = response.read()
-        wall = time.perf_counter() - t0
-        # The connection is still open (keep-alive): its server side is in one worker.
-        worker = serving_worker(app.worker_pids(), app.port, client_port)
-    finally:
-        conn.close()
-    if response.status != 200:
-        raise BenchError(f"search: HTTP {response.status} {body[:300]!r}")
+    served = get_on_new_connection(app, f"{SEARCH_PATH}?{urlencode(params)}",
+                                   {**user.headers, "X-Request-Id": request_id}, REQUEST_TIMEOUT)
+    if served.status != 200:
+        raise BenchError(f"search: HTTP {served.status} {served.body[:300]!r}")
     server_ms = app.server_ms(request_id)
     if server_ms is None:
         raise BenchError("search: the app logged no duration for it")
-    return Answer(server_ms, wall * 1000, worker, orjson.loads(body)["data"])
+    return Answer(server_ms, served.seconds * 1000, served.worker, orjson.loads(served.body)["data"])
 
 
 def range_params(start: datetime, end: datetime, offset: int, *, radius: bool) -> dict[str, str]:
