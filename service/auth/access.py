@@ -3,6 +3,8 @@ ever reach their own Immich settings and photos."""
 
 from __future__ import annotations
 
+import uuid
+
 from flask_jwt_extended import current_user
 
 from service.errors import Forbidden
@@ -11,6 +13,11 @@ from service.models import User
 
 def owner_of(user_ref: str) -> User:
     user: User = current_user
-    if user_ref == "me" or user_ref.lower() == str(user.id):
-        return user
-    raise Forbidden("You can only reach your own Immich settings and photos")
+    check_own(user_ref, user.id)
+    return user
+
+
+def check_own(user_ref: str, user_id: uuid.UUID) -> None:
+    """The path names the caller (`me` or their own id), or Forbidden."""
+    if user_ref != "me" and user_ref.lower() != str(user_id):
+        raise Forbidden("You can only reach your own Immich settings and photos")

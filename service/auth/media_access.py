@@ -25,8 +25,8 @@ from flask_jwt_extended.config import config
 from flask_jwt_extended.exceptions import NoAuthorizationError, RevokedTokenError, UserLookupError, WrongTokenError
 from sqlalchemy import bindparam, exists, select
 
+from service.auth.access import check_own
 from service.components import components
-from service.errors import Forbidden
 from service.extensions import db
 from service.immich import settings
 from service.models import ImmichConfig, RevokedSession, User
@@ -73,8 +73,7 @@ class MediaAccess:
 
     def credentials(self, user_ref: str) -> settings.Credentials:
         """The Immich credentials of the photos the path names: the caller's own only."""
-        if user_ref != "me" and user_ref.lower() != str(self.user_id):
-            raise Forbidden("You can only reach your own Immich settings and photos")
+        check_own(user_ref, self.user_id)
         return settings.credentials_of(self.user_id, self.stored)
 
 
