@@ -125,6 +125,7 @@ def installed(wheel: Path, wheelhouse: Path, tmp_path: Path) -> Iterator[str]:
             proc.wait(20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(20)  # reaped, so no process outlives the test
 
 
 def test_the_installed_wheel_serves_the_map_with_leaflet_without_node(installed: str) -> None:
