@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,10 +26,12 @@ def epoch_ms(raw: Any) -> int | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     try:
-        # Whole milliseconds, rounded down, exactly as the live search's ISO text truncates.
-        return (value - EPOCH) // timedelta(milliseconds=1)
+        since = value - EPOCH
     except OverflowError:
         return None
+    # Whole milliseconds, rounded down, exactly as the live search's ISO text truncates. (The
+    # parts' sum, not since // 1 ms: a full sync converts five of these per asset.)
+    return since.days * 86_400_000 + since.seconds * 1000 + since.microseconds // 1000
 
 
 def iso_ms(ms: int | None) -> str | None:
@@ -46,9 +49,9 @@ def _coordinate(value: Any, limit: float) -> float | None:
     return number if math.isfinite(number) and -limit <= number <= limit else None
 
 
-def _local_offset_minutes(file_created: str | None, local: Any) -> int | None:
+def _local_offset_minutes(created_ms: int | None, local: Any) -> int | None:
     """The UTC offset at capture: Immich's localDateTime is the local wall time written as if UTC."""
-    created_ms, local_ms = epoch_ms(file_created), epoch_ms(local)
+    local_ms = epoch_ms(local)
     if created_ms is None or local_ms is None:
         return None
     return round((local_ms - created_ms) / 60_000)
@@ -58,8 +61,11 @@ def bucket_of(file_created_ms: int | None, offset_minutes: int | None) -> str | 
     """Immich's month bucket of an asset: the month of its local capture time, "YYYY-MM"."""
     if file_created_ms is None:
         return None
-    local = iso_ms(file_created_ms + (offset_minutes or 0) * 60_000)
-    return local[:7] if local else None
+    try:
+        local = time.gmtime((file_created_ms + (offset_minutes or 0) * 60_000) // 1000)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return f"{local.tm_year:04d}-{local.tm_mon:02d}" if 1 <= local.tm_year <= 9999 else None
 
 
 def asset_row(asset: dict[str, Any]) -> dict[str, Any] | None:
@@ -69,8 +75,7 @@ def asset_row(asset: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(asset_id, str) or len(asset_id) > 36 or asset.get("isTrashed"):
         return None
     exif = asset.get("exifInfo") or {}
-    file_created = asset.get("fileCreatedAt")
-    file_created_ms = epoch_ms(file_created)
+    file_created_ms = epoch_ms(asset.get("fileCreatedAt"))
     taken_ms = epoch_ms(exif.get("dateTimeOriginal"))
     if taken_ms is None:
         taken_ms = file_created_ms
@@ -78,7 +83,7 @@ def asset_row(asset: dict[str, Any]) -> dict[str, Any] | None:
     longitude = _coordinate(exif.get("longitude"), 180)
     if latitude is None or longitude is None:
         latitude = longitude = None
-    offset = _local_offset_minutes(file_created, asset.get("localDateTime"))
+    offset = _local_offset_minutes(file_created_ms, asset.get("localDateTime"))
     return {
         "asset_id": asset_id,
         "type": text_field(asset.get("type"), 16) or "OTHER",
