@@ -3,6 +3,7 @@ state row whose lease lets one sync at a time run for a user across every proces
 
 from __future__ import annotations
 
+import functools
 import gc
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -10,7 +11,9 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+import orjson
+from sqlalchemy import Integer, Text, Uuid, and_, cast, delete, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
@@ -19,8 +22,9 @@ from service.extensions import db
 from service.models import LibraryAsset, LibraryIndexState, utcnow
 from service.photos.geo import Circle
 
-BATCH = 500  # rows a statement: well inside SQLite's and PostgreSQL's parameter limits
+BATCH = 1000  # rows (or ids) a statement: 16,000 parameters, inside SQLite's and PostgreSQL's limits
 COLUMNS = [column.name for column in LibraryAsset.__table__.columns if column.name != "user_id"]
+_TYPES = {column.name: column.type for column in LibraryAsset.__table__.columns}
 PHOTO_COLUMNS = (LibraryAsset.asset_id, LibraryAsset.original_file_name, LibraryAsset.taken_ms,
                  LibraryAsset.latitude, LibraryAsset.longitude, LibraryAsset.city, LibraryAsset.country,
                  LibraryAsset.thumbhash)
@@ -88,36 +92,83 @@ def as_utc(value: datetime) -> datetime:
 
 
 def set_state(user_id: uuid.UUID, **values: Any) -> None:
-    db.session.execute(update(LibraryIndexState).where(LibraryIndexState.user_id == user_id).values(**values))
+    _update_state(user_id, values)
     db.session.commit()
+
+
+def _update_state(user_id: uuid.UUID, values: dict[str, Any]) -> None:
+    db.session.execute(update(LibraryIndexState).where(LibraryIndexState.user_id == user_id).values(**values))
 
 
 # ---------------------------------------------------------------- rows
 
 
-def upsert(user_id: uuid.UUID, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert or replace these rows in one transaction: one cached statement, executed for
-    many rows (SQLAlchemy batches them as multi-row VALUES on both databases)."""
-    if not rows:
+def write_page(user_id: uuid.UUID, rows: Sequence[dict[str, Any]], gone: Iterable[str] = (), *,
+               commit: bool = True, **state_values: Any) -> None:
+    """One page of a sync: its rows inserted or replaced, the assets it found in the trash
+    removed, and (given any) the state's progress set with them, in the same transaction.
+    Without `commit`, the transaction stays open for the next pages."""
+    if rows:
+        _upsert(user_id, rows)
+    _delete(user_id, gone)
+    if state_values:
+        _update_state(user_id, state_values)
+    if commit:
+        db.session.commit()
+
+
+def _upsert(user_id: uuid.UUID, rows: Sequence[dict[str, Any]]) -> None:
+    """All of a page's rows in one statement. Sent row by row, as executemany does, SQLite
+    takes and gives back Python's lock at every row while the page threads want it."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_postgresql_upsert(user_id, rows))
         return
-    statement = _insert()(LibraryAsset)
-    statement = statement.on_conflict_do_update(
+    # SQLite: rows of plain parameters, which it binds faster than it could unpack JSON.
+    processor = _TYPES["user_id"].bind_processor(connection.dialect)
+    owner = processor(user_id) if processor else user_id
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start:start + BATCH]
+        values: list[Any] = []
+        for row in chunk:
+            values.append(owner)
+            values.extend(row[name] for name in COLUMNS)
+        connection.exec_driver_sql(_sqlite_upsert(len(chunk)), tuple(values))
+
+
+def _postgresql_upsert(user_id: uuid.UUID, rows: Sequence[dict[str, Any]]) -> Any:
+    """One JSON parameter (an array of arrays, in COLUMNS order) that PostgreSQL unpacks."""
+    payload = orjson.dumps([[row[name] for name in COLUMNS] for row in rows]).decode()
+    source = func.jsonb_array_elements(cast(literal(payload, Text), JSONB)).table_valued("value")
+    fields = [cast(source.c.value.op("->>")(literal(i, Integer)), _TYPES[name]) for i, name in enumerate(COLUMNS)]
+    statement = postgresql_insert(LibraryAsset).from_select(
+        ["user_id", *COLUMNS], select(literal(user_id, Uuid), *fields).select_from(source))
+    return statement.on_conflict_do_update(
         index_elements=[LibraryAsset.user_id, LibraryAsset.asset_id],
-        set_={name: statement.excluded[name] for name in COLUMNS if name != "asset_id"},
-    )
-    db.session.execute(statement, [{**row, "user_id": user_id} for row in rows])
+        set_={name: statement.excluded[name] for name in COLUMNS if name != "asset_id"})
+
+
+@functools.lru_cache(maxsize=16)
+def _sqlite_upsert(count: int) -> str:
+    """INSERT … ON CONFLICT DO UPDATE of `count` rows, positional parameters. The text holds
+    only the table's own column names and placeholders; every value is bound."""
+    names = ["user_id", *COLUMNS]
+    row = "(" + ", ".join("?" * len(names)) + ")"
+    updates = ", ".join(f"{name} = excluded.{name}" for name in COLUMNS if name != "asset_id")
+    return (f"INSERT INTO {LibraryAsset.__tablename__} ({', '.join(names)}) VALUES {', '.join([row] * count)} "  # noqa: S608
+            f"ON CONFLICT (user_id, asset_id) DO UPDATE SET {updates}")
+
+
+def remove(user_id: uuid.UUID, asset_ids: Iterable[str]) -> None:
+    _delete(user_id, asset_ids)
     db.session.commit()
 
 
-def remove(user_id: uuid.UUID, asset_ids: Iterable[str]) -> int:
+def _delete(user_id: uuid.UUID, asset_ids: Iterable[str]) -> None:
     ids = list(asset_ids)
-    removed = 0
     for start in range(0, len(ids), BATCH):
-        result = db.session.execute(delete(LibraryAsset).where(
+        db.session.execute(delete(LibraryAsset).where(
             LibraryAsset.user_id == user_id, LibraryAsset.asset_id.in_(ids[start:start + BATCH])))
-        removed += result.rowcount  # type: ignore[attr-defined]
-    db.session.commit()
-    return removed
 
 
 def wipe(user_id: uuid.UUID) -> None:

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 OVERLAP_MS = 10 * 60_000  # updatedAfter reaches this far back: clocks and commits are not exact
 MONTH_MARGIN_MS = 14 * 3_600_000  # a local month spans these hours more in UTC, either side
 MAX_BACKOFF_SECONDS = 3600
+COMMIT_SECONDS = 1.0  # a full sync's pages are committed (and its progress shown) this often
 MAX_SYNC_PAGES = 20_000  # 20 million assets: past that, a server offering pages forever is cut off
 
 
@@ -150,7 +151,7 @@ class _SyncRun:
         self.client = client
         self.executor = executor
         self.settings = index_settings
-        self._renewed = time.monotonic()
+        self._renewed = self._committed = time.monotonic()
 
     def sync(self, creds: settings.Credentials) -> None:
         found = store.state(self.user_id)
@@ -199,11 +200,10 @@ class _SyncRun:
         store.set_state(self.user_id, progress_done=0, progress_total=total)
         done, high = 0, None
         for rows, _gone, page_high, seen in self._changed_pages():
-            store.upsert(self.user_id, rows)
             done += seen
             if page_high is not None and (high is None or page_high > high):
                 high = page_high
-            store.set_state(self.user_id, progress_done=done, indexed_count=done)
+            store.write_page(self.user_id, rows, commit=self._commit_due(), progress_done=done, indexed_count=done)
             self._heartbeat()
         store.set_state(self.user_id, high_water_ms=high)
 
@@ -211,8 +211,7 @@ class _SyncRun:
         high = high_water_ms
         for rows, gone, page_high, _seen in self._changed_pages(
                 updated_after=iso_ms(high_water_ms - OVERLAP_MS), with_deleted=True):
-            store.upsert(self.user_id, rows)
-            store.remove(self.user_id, gone)
+            store.write_page(self.user_id, rows, gone)
             high = max(high, page_high or 0)
             self._heartbeat()
         store.set_state(self.user_id, high_water_ms=high)
@@ -238,6 +237,16 @@ class _SyncRun:
         except ImmichPermissionError:
             who = "key:" + creds.api_key
         return hashlib.sha256(f"{creds.server_url}\n{who}".encode()).hexdigest()
+
+    def _commit_due(self) -> bool:
+        """Whether to commit the pages written so far: once a second. A commit per page would
+        write the index's pages that several pages' rows touch again and again (half of
+        SQLite's time on a 100,000-photo sync)."""
+        now = time.monotonic()
+        if now - self._committed < COMMIT_SECONDS:
+            return False
+        self._committed = now
+        return True
 
     def _heartbeat(self) -> None:
         lease = self.settings.lease_seconds
@@ -280,7 +289,7 @@ class _SyncRun:
         assert start is not None and end is not None
         for rows, _gone, _high, _seen in self._changed_pages(taken_after=iso_ms(start - MONTH_MARGIN_MS),
                                                            taken_before=iso_ms(end + MONTH_MARGIN_MS)):
-            store.upsert(self.user_id, [row for row in rows if row["asset_id"] in wanted])
+            store.write_page(self.user_id, [row for row in rows if row["asset_id"] in wanted])
 
 
 def _split(assets: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str], int | None, int]:
