@@ -7,7 +7,6 @@ bodies, so no key, token or password can reach the log.
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import re
 import sys
@@ -18,6 +17,7 @@ from concurrent.futures import Executor, Future
 from datetime import UTC, datetime
 from typing import Any, TextIO, cast
 
+import orjson
 from flask import Flask, Response, g, request
 from flask_jwt_extended import get_jwt_identity
 from werkzeug.wsgi import ClosingIterator, FileWrapper
@@ -74,7 +74,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             # The type only: an exception's text or traceback may hold a secret.
             entry["exception"] = record.exc_info[0].__name__
-        return json.dumps(entry, default=str)
+        return orjson.dumps(entry, default=str).decode()
 
 
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -11,13 +11,22 @@ from flask_jwt_extended import jwt_required
 from service.auth.access import owner_of
 from service.auth.media_access import media_access_required
 from service.errors import InvalidInput, envelope
+from service.extensions import limiter
 from service.photos import map_data, media_proxy, photo_service
 from service.photos.search import parse_photo_id, parse_query
 
 bp = Blueprint("photos", __name__)
+MEDIA_ENDPOINTS = frozenset({"photos.thumbnail", "photos.download"})
 
 PHOTOS_PATH = "/api/users/<user_ref>/immich/photos"
 MAP_PATH = "/api/users/<user_ref>/immich/map"
+
+
+@limiter.request_filter
+def _media_has_no_limit() -> bool:
+    """Thumbnails and originals carry no rate limit (a map asks for them by the dozen), so
+    flask-limiter need not work out, request after request, that none applies."""
+    return request.endpoint in MEDIA_ENDPOINTS
 
 
 def _url_prefix(user_ref: str, owner_id: Any) -> str:
