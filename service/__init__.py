@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
+from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -15,6 +16,17 @@ from service.components import Components
 from service.config import ConfigError, load_config, tile_origin
 from service.json_provider import OrjsonProvider
 from service.resources import default_instance_path, resource_path
+
+
+class NoCookieSessions(SessionInterface):
+    """Sign-in is by JWT and nothing reads Flask's cookie session, so none is opened (a
+    signing serializer made and a cookie looked for) or saved, request after request."""
+
+    def open_session(self, app: Flask, request: Request) -> None:
+        return None  # Flask then uses its empty null session
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -34,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.from_mapping(load_config(instance_path, dict(os.environ), test_config))
     app.json = OrjsonProvider(app)
+    app.session_interface = NoCookieSessions()
 
     _register_hooks(app)
     _init_extensions(app)
