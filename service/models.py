@@ -151,6 +151,21 @@ class LibraryIndexState(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class LibrarySnapshot(Base):
+    """The map's columns of a user's index (ids, positions, times) packed in one value, a
+    few dozen bytes a photo: a process that has not read the index since it changed reads
+    this in one go instead of walking every row. Written by the sync that changed the rows;
+    removed with the user's Immich settings (the foreign key cascades)."""
+
+    __tablename__ = "library_snapshots"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("immich_configs.user_id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[str] = mapped_column(String(64))  # of the index's rows it was packed from
+    packed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class FirstAccount(Base):
     """One row, inserted with the first account ever made. Its primary key lets exactly one of
     several sign-ups at once on a fresh install (in any process) become that first ADMIN."""

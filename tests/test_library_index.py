@@ -308,13 +308,21 @@ def test_a_key_of_another_immich_user_never_shows_the_first_users_photos(app, cl
     assert after["source"] == "index"
     assert not alice_ids & {p["id"] for p in after["photos"]}
     assert {p["id"] for p in after["photos"]} <= {a.id for a in own_fake.assets_of(BOB_KEY)}
+    # The map's packed columns were made again for the new library, not kept from the old one.
+    clusters = client.get(f"/api/users/me/immich/map/clusters?{RANGE}&north=90&south=-90&west=-180&east=180&zoom=1",
+                          headers=alice)
+    assert clusters.status_code == 200, clusters.get_json()
+    placed = [p for p in after["photos"] if p["latitude"] is not None]
+    assert sum(c["count"] for c in clusters.get_json()["data"]["clusters"]) == len(placed) > 0
 
 
 def test_deleting_the_settings_removes_the_index(app, client, alice):
+    with app.app_context():
+        assert db.session.execute(text("SELECT count(*) FROM library_snapshots")).scalar_one() == 1
     assert client.delete("/api/users/me/immich-config", headers=alice).status_code == 200
     with app.app_context():
-        assert db.session.execute(text("SELECT count(*) FROM library_assets")).scalar_one() == 0
-        assert db.session.execute(text("SELECT count(*) FROM library_index_states")).scalar_one() == 0
+        for table in ("library_assets", "library_index_states", "library_snapshots"):
+            assert db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0, table
     assert client.get("/api/users/me/immich/index", headers=alice).status_code == 409
 
 

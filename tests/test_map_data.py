@@ -15,7 +15,7 @@ from fake_immich import ALICE_KEY, FakeImmich
 from service.photos import map_data
 from service.photos.geo import Circle
 from service.photos.search import InvalidQuery, SearchQuery
-from tests.conftest import dispose, error_of, make_app
+from tests.conftest import Auth, dispose, error_of, make_app
 
 
 def columns(points: list[tuple[float | None, float | None, str]]) -> map_data.MapColumns:
@@ -253,30 +253,58 @@ def test_requests_needing_the_same_columns_at_once_read_them_once():
     assert cache.get_or_load("bob", load) is not found[0] and len(reads) == 2
 
 
-def test_a_refresh_that_finds_nothing_new_keeps_the_maps_columns(app, own_fake):
+def test_the_index_rows_are_read_by_the_sync_that_changed_them_and_by_no_map(app, settings, own_fake, monkeypatch):
     from service.components import components
+    from service.library import store
 
     own_fake.add_bulk_assets(ALICE_KEY, 500, start="2022-01-01T00:00:00Z", end="2022-12-31T00:00:00Z")
     client, headers = signed_in_with_index(app, own_fake)
-    cache = components(app).map_columns
     reads = []
-    load = map_data.ColumnsCache.get_or_load
+    map_rows = store.map_rows
+    monkeypatch.setattr(store, "map_rows", lambda *args, **kw: reads.append(args) or map_rows(*args, **kw))
 
-    def counting(self, key, loader):
-        return load(self, key, lambda: reads.append(key) or loader())
-
-    cache.get_or_load = counting.__get__(cache)  # count the reads of the index, nothing else changes
     first = get(client, headers, "clusters", f"{RANGE}&{VIEW}")
-    assert len(reads) == 1
-    sync = client.post("/api/users/me/immich/index/sync", headers=headers)
-    assert sync.status_code == 202, sync.get_json()
+    assert reads == [], "the sync that built the index kept its columns"
+    assert client.post("/api/users/me/immich/index/sync", headers=headers).status_code == 202
     assert components(app).index_syncer.wait_idle(30)
     again = get(client, headers, "clusters", f"{RANGE}&{VIEW}")
-    assert len(reads) == 1 and again["indexedAt"] > first["indexedAt"]
+    assert reads == [] and again["indexedAt"] > first["indexedAt"], "a refresh that found nothing new reads nothing"
     assert again["clusters"] == first["clusters"]
 
     own_fake.change_asset(again["clusters"][0]["photoId"], latitude=-33.9, longitude=151.2)
     assert client.post("/api/users/me/immich/index/sync", headers=headers).status_code == 202
     assert components(app).index_syncer.wait_idle(30)
     moved = get(client, headers, "clusters", f"{RANGE}&{VIEW}")
-    assert len(reads) == 2 and moved["clusters"] != first["clusters"]
+    assert len(reads) == 1 and moved["clusters"] != first["clusters"], "the sync that changed the rows read them"
+
+    # Another process (a second worker, or instance) answers from the snapshot the sync saved.
+    other = make_app(settings)
+    try:
+        other_client = other.test_client()
+        other_headers = Auth(other, other_client).bearer("alice@example.com")
+        assert get(other_client, other_headers, "clusters", f"{RANGE}&{VIEW}")["clusters"] == moved["clusters"]
+        assert len(reads) == 1
+    finally:
+        dispose(other)
+
+
+def test_a_process_that_finds_no_snapshot_reads_the_rows_and_saves_one(app, settings, own_fake):
+    from sqlalchemy import text
+
+    from service.extensions import db
+
+    own_fake.add_bulk_assets(ALICE_KEY, 300, start="2022-01-01T00:00:00Z", end="2022-12-31T00:00:00Z")
+    client, headers = signed_in_with_index(app, own_fake)
+    expected = get(client, headers, "clusters", f"{RANGE}&{VIEW}")["clusters"]
+    with app.app_context():
+        db.session.execute(text("DELETE FROM library_snapshots"))  # as an index synced before snapshots were kept
+        db.session.commit()
+    other = make_app(settings)
+    try:
+        other_client = other.test_client()
+        other_headers = Auth(other, other_client).bearer("alice@example.com")
+        assert get(other_client, other_headers, "clusters", f"{RANGE}&{VIEW}")["clusters"] == expected
+        with other.app_context():
+            assert db.session.execute(text("SELECT count(*) FROM library_snapshots")).scalar_one() == 1
+    finally:
+        dispose(other)

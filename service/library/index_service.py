@@ -7,13 +7,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 from flask import current_app
 
 from service.components import components
 from service.errors import AppError
 from service.immich import settings
-from service.library import store
+from service.library import snapshots, store
 from service.library.asset_rows import EPOCH, iso_ms, photos_of
 from service.library.encoded_photos import EncodedPhotos
 from service.models import LibraryIndexState
@@ -64,23 +63,9 @@ def map_columns(*, user_id: uuid.UUID, settings_version: str, query: SearchQuery
     found = _usable_state(user_id, settings_version)
     if found is None or found.last_synced_at is None:
         return None
-    synced = _iso(found.last_synced_at)
-
-    def load() -> MapColumns:
-        with store.bulk_read():
-            ids, latitudes, longitudes, taken, created = store.map_columns(user_id)
-        count = len(ids)
-        return MapColumns(
-            ids=np.array(ids, dtype="S36").reshape(count),
-            # numpy reads None as NaN in a float array: no position.
-            latitudes=np.array(latitudes, dtype=np.float64).reshape(count),
-            longitudes=np.array(longitudes, dtype=np.float64).reshape(count),
-            taken_ms=np.array(taken, dtype=np.int64).reshape(count),
-            created_ms=np.array(created, dtype=np.int64).reshape(count),
-        )
-
-    columns = components().map_columns.get_or_load((user_id, settings_version, _rows_version(found)), load)
-    return columns.within(_ms(query.start), _ms(query.end)), synced
+    version = _rows_version(settings_version, found)
+    columns = components().map_columns.get_or_load((user_id, version), lambda: snapshots.columns(user_id, version))
+    return columns.within(_ms(query.start), _ms(query.end)), _iso(found.last_synced_at)
 
 
 def encoded_search(*, user_id: uuid.UUID, settings_version: str, query: SearchQuery,
@@ -96,17 +81,15 @@ def encoded_search(*, user_id: uuid.UUID, settings_version: str, query: SearchQu
         with store.bulk_read():
             return EncodedPhotos.build(store.photo_rows(user_id), url_prefix)
 
-    key = (user_id, settings_version, url_prefix, _rows_version(found))
+    key = (user_id, _rows_version(settings_version, found), url_prefix)
     photos = components().encoded_photos.get_or_load(key, load)
     encoded, count = photos.select(_ms(query.start), _ms(query.end), query.circle)
     return encoded, count, _iso(found.last_synced_at)
 
 
-def _rows_version(found: LibraryIndexState) -> tuple[Any, ...]:
-    """What moves whenever the index's rows change. A refresh that found nothing new moves
-    none of it, so what was read from the rows is kept (a change moves the count or the
-    newest updatedAt; a reconcile may change rows without either, so it counts too)."""
-    return found.owner_identity, found.indexed_count, found.high_water_ms, found.last_reconciled_at
+def _rows_version(settings_version: str, found: LibraryIndexState) -> str:
+    return snapshots.version_of(settings_version, found.owner_identity, found.indexed_count, found.high_water_ms,
+                                found.last_reconciled_at)
 
 
 def photos_by_ids(*, user_id: uuid.UUID, asset_ids: list[str]) -> PhotoSet:

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 
 from service.extensions import db
-from service.models import LibraryAsset, LibraryIndexState, utcnow
+from service.models import LibraryAsset, LibraryIndexState, LibrarySnapshot, utcnow
 from service.photos.geo import Circle
 
 BATCH = 1000  # rows (or ids) a statement: 16,000 parameters, inside SQLite's and PostgreSQL's limits
@@ -173,6 +173,31 @@ def _delete(user_id: uuid.UUID, asset_ids: Iterable[str]) -> None:
 
 def wipe(user_id: uuid.UUID) -> None:
     db.session.execute(delete(LibraryAsset).where(LibraryAsset.user_id == user_id))
+    db.session.execute(delete(LibrarySnapshot).where(LibrarySnapshot.user_id == user_id))
+    db.session.commit()
+
+
+def rollback() -> None:
+    db.session.rollback()
+
+
+# ---------------------------------------------------------------- the packed map columns
+
+
+def snapshot(user_id: uuid.UUID, version: str) -> bytes | None:
+    return db.session.scalar(select(LibrarySnapshot.packed).where(
+        LibrarySnapshot.user_id == user_id, LibrarySnapshot.version == version))
+
+
+def snapshot_version(user_id: uuid.UUID) -> str | None:
+    return db.session.scalar(select(LibrarySnapshot.version).where(LibrarySnapshot.user_id == user_id))
+
+
+def save_snapshot(user_id: uuid.UUID, version: str, packed: bytes | bytearray) -> None:
+    statement = _insert()(LibrarySnapshot).values(user_id=user_id, version=version, packed=packed)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=[LibrarySnapshot.user_id],
+        set_={"version": statement.excluded.version, "packed": statement.excluded.packed}))
     db.session.commit()
 
 
@@ -236,8 +261,10 @@ def bulk_read() -> Iterator[None]:
 def _every_image(*columns: Any) -> Any:
     """A query of these columns of every image with a fileCreatedAt, sorted by capture
     time, then id; the caller adds which user's."""
-    return (select(*columns).where(LibraryAsset.type == "IMAGE", LibraryAsset.file_created_ms.is_not(None))
-            .order_by(LibraryAsset.taken_ms, LibraryAsset.asset_id))
+    return select(*columns).where(*_IMAGES).order_by(LibraryAsset.taken_ms, LibraryAsset.asset_id)
+
+
+_IMAGES = (LibraryAsset.type == "IMAGE", LibraryAsset.file_created_ms.is_not(None))
 
 
 def photo_rows(user_id: uuid.UUID, batch: int = 10_000) -> Iterator[Sequence[Row[Any]]]:
@@ -248,15 +275,17 @@ def photo_rows(user_id: uuid.UUID, batch: int = 10_000) -> Iterator[Sequence[Row
     yield from db.session.connection().execute(query, execution_options=streamed).partitions(batch)
 
 
-def map_columns(user_id: uuid.UUID) -> tuple[list[str], list[float | None], list[float | None], list[int], list[int]]:
-    """Every image's id, position and times, sorted by capture time, then id."""
-    rows = db.session.connection().execute(_every_image(
-        LibraryAsset.asset_id, LibraryAsset.latitude, LibraryAsset.longitude, LibraryAsset.taken_ms,
-        LibraryAsset.file_created_ms).where(LibraryAsset.user_id == user_id)).all()
-    if not rows:
-        return [], [], [], [], []
-    ids, latitudes, longitudes, taken, created = zip(*rows, strict=True)
-    return list(ids), list(latitudes), list(longitudes), list(taken), list(created)
+def image_count(user_id: uuid.UUID) -> int:
+    """How many rows map_rows() reads."""
+    return db.session.scalar(select(func.count()).where(LibraryAsset.user_id == user_id, *_IMAGES)) or 0
+
+
+def map_rows(user_id: uuid.UUID, batch: int = 10_000) -> Iterator[Sequence[Row[Any]]]:
+    """Every image's id, position and times, sorted by capture time, then id: in batches."""
+    query = _every_image(LibraryAsset.asset_id, LibraryAsset.latitude, LibraryAsset.longitude,
+                         LibraryAsset.taken_ms, LibraryAsset.file_created_ms).where(LibraryAsset.user_id == user_id)
+    streamed = {"stream_results": True, "max_row_buffer": batch}
+    yield from db.session.connection().execute(query, execution_options=streamed).partitions(batch)
 
 
 def photos_by_ids(user_id: uuid.UUID, asset_ids: Sequence[str]) -> list[Row[Any]]:

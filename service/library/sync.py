@@ -27,9 +27,10 @@ from typing import Any
 
 from flask import Flask
 
+from service.components import components
 from service.immich import settings
 from service.immich.client import ImmichClient, ImmichError, ImmichPermissionError
-from service.library import store
+from service.library import snapshots, store
 from service.library.asset_rows import asset_row, epoch_ms, iso_ms
 from service.models import LibraryIndexState, utcnow
 from service.photos.search import PAGE_SIZE, pages
@@ -178,9 +179,23 @@ class _SyncRun:
             if due:
                 self._reconcile(buckets)
                 reconciled = now
+        count = store.count(self.user_id)
+        self._snapshot(creds.version, count, reconciled)
         store.set_state(self.user_id, ready=True, last_synced_at=utcnow(), last_reconciled_at=reconciled,
-                        indexed_count=store.count(self.user_id), last_error=None, failures=0,
+                        indexed_count=count, last_error=None, failures=0,
                         retry_after=None, progress_done=None, progress_total=None)
+
+    def _snapshot(self, settings_version: str, count: int, reconciled: datetime | None) -> None:
+        """Pack the map's columns of the rows as they now stand before the index says it is
+        ready, so that no process reads every row for its first map; this process keeps them."""
+        found = store.state(self.user_id)
+        assert found is not None
+        version = snapshots.version_of(settings_version, found.owner_identity, count, found.high_water_ms, reconciled)
+        if store.snapshot_version(self.user_id) == version:
+            return  # a refresh that found nothing new
+        packed, columns = snapshots.from_rows(self.user_id)
+        snapshots.save(self.user_id, version, packed)
+        components().map_columns.get_or_load((self.user_id, version), lambda: columns)
 
     def failed(self, message: str) -> None:
         found = store.state(self.user_id)

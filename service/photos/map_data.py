@@ -33,6 +33,9 @@ Mask = npt.NDArray[np.bool_]
 CELL_PX = 60  # a cluster's cell, in screen pixels at the zoom
 MAX_MERCATOR_LAT = 85.0511287798
 DAY_MS = 86_400_000
+PACK_MAGIC = b"PAMC0001"  # packed map columns, format 1
+PACKED_TYPES = (np.dtype(np.float64), np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.int64), np.dtype("S36"))
+PACKED_ROW_BYTES = sum(dtype.itemsize for dtype in PACKED_TYPES)
 PAGE_LIMIT = 500
 
 
@@ -75,6 +78,35 @@ class MapColumns:
     def nbytes(self) -> int:
         return sum(int(array.nbytes) for array in (self.ids, self.latitudes, self.longitudes, self.taken_ms,
                                                     self.created_ms))
+
+    @classmethod
+    def allocate(cls, count: int) -> tuple[bytearray, MapColumns]:
+        """Columns for `count` photos, to fill, that are views of one buffer laid out as
+        unpack() reads it: once they are filled, the buffer is their packed value."""
+        packed = bytearray(PACK_MAGIC + np.uint64(count).tobytes()) + bytearray(count * PACKED_ROW_BYTES)
+        return packed, cls._views(packed, count)
+
+    @classmethod
+    def unpack(cls, packed: bytes) -> MapColumns:
+        """The columns of a packed value, as views of it: nothing is copied."""
+        header = len(PACK_MAGIC) + 8
+        if len(packed) < header or packed[:len(PACK_MAGIC)] != PACK_MAGIC:
+            raise ValueError("not packed map columns")
+        count = int(np.frombuffer(packed, dtype=np.uint64, count=1, offset=len(PACK_MAGIC))[0])
+        if len(packed) != header + count * PACKED_ROW_BYTES:
+            raise ValueError("packed map columns of the wrong length")
+        return cls._views(packed, count)
+
+    @classmethod
+    def _views(cls, packed: bytes | bytearray, count: int) -> MapColumns:
+        # The numbers first, each on an 8-byte boundary after the 16-byte header, then the ids.
+        offset = len(PACK_MAGIC) + 8
+        arrays: list[Any] = []
+        for dtype in PACKED_TYPES:
+            arrays.append(np.frombuffer(packed, dtype=dtype, count=count, offset=offset))
+            offset += count * dtype.itemsize
+        latitudes, longitudes, taken, created, ids = arrays
+        return cls(ids=ids, latitudes=latitudes, longitudes=longitudes, taken_ms=taken, created_ms=created)
 
 
 class Measured(Protocol):
