@@ -352,7 +352,7 @@ def dispatch(fake: Any, request: ParsedRequest, reply: Reply) -> None:
         route, request.params = found
         request.operation = route.operation
         request.rec.endpoint = route.template
-    if fake.fault == "500":
+    if fake.fault == "500" or (found is not None and fake.take_failure(f"{request.method} {found[0].template}")):
         if found is not None:
             reply.error(500, error_op(request.operation), "Internal Server Error")
         else:

@@ -11,6 +11,7 @@ through the ``routes`` over the ``transport``, with faults to inject and a log o
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 
@@ -43,6 +44,8 @@ class FakeImmich(Library):
         self.keep_alive_timeout = keep_alive_timeout
         self.redirect_to: str | None = None  # fault "redirect": None -> the request's own URL
         self.fault: str | None = None
+        self._failing: Counter[str] = Counter()  # endpoint -> how many more calls answer 500
+        self._failing_lock = threading.Lock()
         self.errors: list[BaseException] = []  # unexpected exceptions inside the fake
         super().__init__()
         self.request_log = RequestLog()
@@ -92,6 +95,20 @@ class FakeImmich(Library):
             self._listener.unbind()
         elif previous == "down" and mode != "down":
             self._bind()
+
+    def fail_next(self, endpoint: str, times: int = 1) -> None:
+        """The next `times` calls of one endpoint (as ``request_counts`` names it, e.g.
+        ``"POST /api/search/metadata"``) answer 500; the rest of the server works on."""
+        with self._failing_lock:
+            self._failing[endpoint] += times
+
+    def take_failure(self, endpoint: str) -> bool:
+        """Whether this call of `endpoint` is one that fail_next() asked to fail."""
+        with self._failing_lock:
+            if self._failing[endpoint] <= 0:
+                return False
+            self._failing[endpoint] -= 1
+            return True
 
     # ---- observation ------------------------------------------------------------------------
 

@@ -329,6 +329,20 @@ def test_deleting_the_settings_removes_the_index(app, client, alice):
 # ------------------------------------------------------------------ failure and freshness
 
 
+def test_a_page_immich_fails_to_give_is_asked_for_again_and_the_sync_completes(app, client, auth, own_fake, live_app):
+    own_fake.add_bulk_assets(ALICE_KEY, 2_500, start="2020-01-01T00:00:00Z", end="2020-12-31T00:00:00Z")
+    own_fake.clear_requests()
+    own_fake.fail_next("POST /api/search/metadata", 2)  # the first page, then the first page again
+    headers = auth.bearer("alice@example.com")
+    configure(client, headers, own_fake)
+    settle(app)
+    state = index_of(client, headers)
+    assert state["status"] == "ready" and state["lastError"] is None
+    assert state["indexedCount"] == len(visible(own_fake))
+    assert not own_fake.take_failure("POST /api/search/metadata"), "both failures were answered"
+    assert_index_matches_live(client, live_app, headers)
+
+
 def test_immich_down_after_the_index_is_ready_keeps_it_serving(app, client, alice, live_app, own_fake):
     before = search(client, alice)
     own_fake.set_fault("down")

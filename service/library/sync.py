@@ -29,7 +29,15 @@ from flask import Flask
 
 from service.components import components
 from service.immich import settings
-from service.immich.client import ImmichClient, ImmichError, ImmichPermissionError
+from service.immich.client import (
+    ImmichAddressRefused,
+    ImmichClient,
+    ImmichError,
+    ImmichPermissionError,
+    ImmichTimeout,
+    ImmichUnavailable,
+    SearchPage,
+)
 from service.library import snapshots, store
 from service.library.asset_rows import asset_row, epoch_ms, iso_ms
 from service.models import LibraryIndexState, utcnow
@@ -40,6 +48,8 @@ log = logging.getLogger(__name__)
 OVERLAP_MS = 10 * 60_000  # updatedAfter reaches this far back: clocks and commits are not exact
 MONTH_MARGIN_MS = 14 * 3_600_000  # a local month spans these hours more in UTC, either side
 MAX_BACKOFF_SECONDS = 3600
+PAGE_ATTEMPTS = 3  # a page Immich failed to give is asked for again, after 0.5 s, then 1 s
+PAGE_RETRY_SECONDS = 0.5
 COMMIT_SECONDS = 1.0  # a full sync's pages are committed (and its progress shown) this often
 MAX_SYNC_PAGES = 20_000  # 20 million assets: past that, a server offering pages forever is cut off
 
@@ -273,10 +283,25 @@ class _SyncRun:
     def _changed_pages(self, **query: Any) -> Iterator[tuple[list[dict[str, Any]], list[str], int | None, int]]:
         """(rows to upsert, ids to remove, newest updatedAt, assets seen) for each page."""
         def page(number: int) -> tuple[tuple[list[dict[str, Any]], list[str], int | None, int], int | None]:
-            result = self.client.search_metadata(page=number, size=PAGE_SIZE, asset_type=None, **query)
+            result = self._page(number, query)
             return _split(result.items), result.next_page
 
         yield from pages(page, self.executor, window=self.settings.window, max_pages=MAX_SYNC_PAGES)
+
+    def _page(self, number: int, query: dict[str, Any]) -> SearchPage:
+        """One page, asked again after a pause when Immich stumbles (an error answer, a
+        dropped connection, a timeout): one page in hundreds must not throw the sync away."""
+        for attempt in range(1, PAGE_ATTEMPTS + 1):
+            try:
+                return self.client.search_metadata(page=number, size=PAGE_SIZE, asset_type=None, **query)
+            except ImmichAddressRefused:
+                raise  # our own URL policy: asking again changes nothing
+            except (ImmichUnavailable, ImmichTimeout):
+                if attempt == PAGE_ATTEMPTS:
+                    raise
+                log.info("index sync: page %d failed, asking again (%d of %d)", number, attempt + 1, PAGE_ATTEMPTS)
+                time.sleep(PAGE_RETRY_SECONDS * attempt)
+        raise AssertionError("unreachable")
 
     def _recheck_months(self, months: list[str], *, exact: bool) -> None:
         """Compare each month's ids (and, when exact, times and coordinates) with Immich's,
