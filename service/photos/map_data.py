@@ -31,6 +31,7 @@ Ints = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
 CELL_PX = 60  # a cluster's cell, in screen pixels at the zoom
+MAX_DENSE_CELLS = 1_000_000  # cells of a view counted in one array (8 MB) rather than sorted
 MAX_MERCATOR_LAT = 85.0511287798
 DAY_MS = 86_400_000
 PACK_MAGIC = b"PAMC0001"  # packed map columns, format 1
@@ -71,8 +72,10 @@ class MapColumns:
                           self.taken_ms[indices], self.created_ms[indices])
 
     def within(self, start_ms: int, end_ms: int) -> MapColumns:
-        """The photos whose fileCreatedAt is in [start, end], as a search selects them."""
-        return self.take(np.flatnonzero((self.created_ms >= start_ms) & (self.created_ms <= end_ms)))
+        """The photos whose fileCreatedAt is in [start, end], as a search selects them (these
+        very columns when that is all of them: "All time" copies nothing)."""
+        selected = np.flatnonzero((self.created_ms >= start_ms) & (self.created_ms <= end_ms))
+        return self if selected.size == len(self) else self.take(selected)
 
     @property
     def nbytes(self) -> int:
@@ -336,12 +339,11 @@ def clusters(columns: MapColumns, viewport: Viewport, *, decimals: int | None = 
     indices, cx, cy, shifted = _cells(columns, viewport)
     if indices.size == 0:
         return []
-    keys = cx * 1_000_003 + cy
-    unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    inverse, counts = _groups(cx, cy)
     latitudes = columns.latitudes[indices]
     lat_sum = np.bincount(inverse, weights=latitudes)
     lon_sum = np.bincount(inverse, weights=shifted)
-    groups = len(unique)
+    groups = len(counts)
     west = np.full(groups, np.inf)
     east = np.full(groups, -np.inf)
     south = np.full(groups, np.inf)
@@ -369,6 +371,23 @@ def clusters(columns: MapColumns, viewport: Viewport, *, decimals: int | None = 
             "photoId": columns.ids[newest[g]].decode(),
         })
     return out
+
+
+def _groups(cx: Ints, cy: Ints) -> tuple[Ints, Ints]:
+    """Each photo's group (its cell, numbered in the order of x, then y) and each group's
+    count. The cells of a view span a few hundred at most, so a count per cell of that
+    span numbers them without sorting the photos."""
+    x0, y0 = int(cx.min()), int(cy.min())
+    height = int(cy.max()) - y0 + 1
+    span = (int(cx.max()) - x0 + 1) * height
+    if span > MAX_DENSE_CELLS:  # a view of a whole world at a deep zoom: sort instead
+        _, inverse, counts = np.unique(cx * 1_000_003 + cy, return_inverse=True, return_counts=True)
+        return inverse.reshape(-1), counts
+    dense = (cx - x0) * height + (cy - y0)
+    per_cell = np.bincount(dense, minlength=span)
+    occupied = per_cell > 0
+    number = np.cumsum(occupied) - 1  # a cell's group: how many occupied cells come before it
+    return number[dense], per_cell[occupied]
 
 
 def in_view(columns: MapColumns, viewport: Viewport | None, cell: tuple[int, int] | None = None) -> Ints:
