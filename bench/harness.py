@@ -133,15 +133,15 @@ class AppServer:
 
     def server_ms(self, request_id: str) -> float | None:
         """The duration_ms the app logged for the request sent with this X-Request-Id."""
-        needle = f'"request_id": "{request_id}"'
         try:
             with open(self.workdir / "gunicorn.log", errors="replace") as log:
                 for line in log:
-                    if needle not in line:
+                    if request_id not in line:
                         continue
                     entry = json.loads(line)
                     # Its upstream calls are logged with the same id and a duration of their own.
-                    if entry.get("logger") == "photo_atlas.request" and "upstream_path" not in entry:
+                    if (entry.get("request_id") == request_id and entry.get("logger") == "photo_atlas.request"
+                            and "upstream_path" not in entry):
                         return float(entry["duration_ms"])
         except (OSError, ValueError, KeyError):
             return None
