@@ -152,17 +152,20 @@ class LibraryIndexState(Base):
 
 
 class LibrarySnapshot(Base):
-    """The map's columns of a user's index (ids, positions, times) packed in one value, a
-    few dozen bytes a photo: a process that has not read the index since it changed reads
-    this in one go instead of walking every row. Written by the sync that changed the rows;
-    removed with the user's Immich settings (the foreign key cascades)."""
+    """The map's columns of a user's index (ids, positions, times) packed, a few dozen bytes
+    a photo, in parts of PART_PHOTOS: a process that has not read the index since it changed
+    reads these instead of walking every row. Written by the sync that changed the rows, in
+    the transaction that says so; removed with the user's Immich settings (the foreign key
+    cascades)."""
 
     __tablename__ = "library_snapshots"
 
     user_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("immich_configs.user_id", ondelete="CASCADE"), primary_key=True
     )
+    part: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[str] = mapped_column(String(64))  # of the index's rows it was packed from
+    photos: Mapped[int] = mapped_column(Integer)
     packed: Mapped[bytes] = mapped_column(LargeBinary)
 
 

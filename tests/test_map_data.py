@@ -254,11 +254,17 @@ def test_requests_needing_the_same_columns_at_once_read_them_once():
 
 
 def test_the_index_rows_are_read_by_the_sync_that_changed_them_and_by_no_map(app, settings, own_fake, monkeypatch):
-    from service.components import components
-    from service.library import store
+    from sqlalchemy import text
 
+    from service.components import components
+    from service.extensions import db
+    from service.library import snapshots, store
+
+    monkeypatch.setattr(snapshots, "PART_PHOTOS", 128)  # a snapshot of several parts
     own_fake.add_bulk_assets(ALICE_KEY, 500, start="2022-01-01T00:00:00Z", end="2022-12-31T00:00:00Z")
     client, headers = signed_in_with_index(app, own_fake)
+    with app.app_context():
+        assert db.session.execute(text("SELECT count(*) FROM library_snapshots")).scalar_one() > 3
     reads = []
     map_rows = store.map_rows
     monkeypatch.setattr(store, "map_rows", lambda *args, **kw: reads.append(args) or map_rows(*args, **kw))

@@ -1,4 +1,4 @@
-"""the map's columns of each user's index, packed
+"""the map's columns of each user's index, packed in parts
 
 Revision ID: 0009
 Revises: 0008
@@ -18,11 +18,13 @@ def upgrade() -> None:
     op.create_table(
         'library_snapshots',
         sa.Column('user_id', sa.Uuid(), nullable=False),
+        sa.Column('part', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('version', sa.String(length=64), nullable=False),
+        sa.Column('photos', sa.Integer(), nullable=False),
         sa.Column('packed', sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(['user_id'], ['immich_configs.user_id'],
                                 name=op.f('fk_library_snapshots_user_id_immich_configs'), ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('user_id', name=op.f('pk_library_snapshots')),
+        sa.PrimaryKeyConstraint('user_id', 'part', name=op.f('pk_library_snapshots')),
     )
 
 

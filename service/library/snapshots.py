@@ -1,16 +1,17 @@
-"""The map's columns of a user's index, packed into one database value (LibrarySnapshot).
+"""The map's columns of a user's index, packed into the database (LibrarySnapshot).
 
 Reading 500,000 rows back into columns takes a process a second or more of SQLite's or
-PostgreSQL's time; reading one packed value takes a few dozen milliseconds. The sync that
-changed the rows packs them before it says the index is ready, so the first map after a
-sync is as quick as the next; a process that finds no snapshot of the rows as they stand
-reads the rows, and saves what it read for the others."""
+PostgreSQL's time; reading their packed parts takes a few dozen milliseconds. The sync that
+changed the rows packs them in the transaction that says the index is ready, so the first
+map after a sync is as quick as the next; a process that finds no snapshot of the rows as
+they stand writes one from the rows, for itself and for the others."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import uuid
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,7 +22,7 @@ from service.photos.map_data import MapColumns
 
 log = logging.getLogger(__name__)
 
-READ_ATTEMPTS = 3
+PART_PHOTOS = 16_384  # photos a part: about 1.1 MB packed
 
 
 def version_of(settings_version: str, owner_identity: str | None, indexed_count: int, high_water_ms: int | None,
@@ -34,55 +35,56 @@ def version_of(settings_version: str, owner_identity: str | None, indexed_count:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class RowsMoved(Exception):
-    """The rows changed while they were read (a sync wrote some): read them again."""
-
-
 def columns(user_id: uuid.UUID, version: str) -> MapColumns:
     """The columns of the rows named by `version`: from their snapshot, else from the rows
-    (and then saved as the snapshot, for every other process)."""
-    packed = store.snapshot(user_id, version)
-    if packed is not None:
-        return MapColumns.unpack(packed)
-    for attempt in range(READ_ATTEMPTS):
-        try:
-            packed_now, read = from_rows(user_id)
-        except RowsMoved:
-            if attempt == READ_ATTEMPTS - 1:
-                raise
-            continue
-        save(user_id, version, packed_now)
-        return read
-    raise AssertionError("unreachable")
-
-
-def from_rows(user_id: uuid.UUID) -> tuple[bytearray, MapColumns]:
-    """The rows read into columns and their packed value at once: batch by batch into one
-    buffer of the size the rows take, so a whole library is never in memory twice."""
-    count = store.image_count(user_id)
-    packed, read = MapColumns.allocate(count)
-    filled = 0
-    with store.bulk_read():
-        for batch in store.map_rows(user_id):
-            end = filled + len(batch)
-            if end > count:
-                raise RowsMoved()
-            ids, latitudes, longitudes, taken, created = zip(*batch, strict=True)
-            read.ids[filled:end] = ids
-            read.latitudes[filled:end] = latitudes  # numpy reads None as NaN: no position
-            read.longitudes[filled:end] = longitudes
-            read.taken_ms[filled:end] = taken
-            read.created_ms[filled:end] = created
-            filled = end
-    if filled != count:
-        raise RowsMoved()
-    return packed, read
-
-
-def save(user_id: uuid.UUID, version: str, packed: bytes | bytearray) -> None:
-    """Kept when it can be: without it, processes read the rows, as before."""
+    (the snapshot then written for every other process, and read back)."""
+    found = read(user_id, version)
+    if found is not None:
+        return found
     try:
-        store.save_snapshot(user_id, version, packed)
-    except SQLAlchemyError as exc:
+        write(user_id, version)
+        store.commit()
+    except SQLAlchemyError as exc:  # another process wrote it first, or the database is busy
         store.rollback()
-        log.warning("index snapshot not saved: %s", type(exc).__name__)
+        log.warning("index snapshot not written: %s", type(exc).__name__)
+    found = read(user_id, version)
+    if found is not None:
+        return found
+    parts = [MapColumns.unpack(packed) for _, packed in _packed_parts(user_id)]
+    return _joined(parts, sum(len(part) for part in parts))
+
+
+def read(user_id: uuid.UUID, version: str) -> MapColumns | None:
+    """The snapshot of this version as one set of columns, or None when there is none (or it
+    was replaced while it was read)."""
+    parts, photos = store.snapshot_size(user_id, version)
+    if parts == 0:
+        return None
+    try:
+        return _joined((MapColumns.unpack(packed) for packed in store.snapshot_parts(user_id, version)), photos)
+    except ValueError:
+        return None
+
+
+def _joined(parts: Iterable[MapColumns], photos: int) -> MapColumns:
+    """Parts copied one after the other into columns of `photos` photos."""
+    whole = MapColumns.allocate(photos)
+    filled = 0
+    for part in parts:
+        filled = whole.fill(filled, part)
+    if filled != photos:
+        raise ValueError("the parts hold another number of photos")
+    return whole
+
+
+def write(user_id: uuid.UUID, version: str) -> None:
+    """The user's snapshot made again from the rows, part by part (a whole library is never
+    in memory at once), in the caller's transaction."""
+    store.replace_snapshot(user_id, version, _packed_parts(user_id))
+
+
+def _packed_parts(user_id: uuid.UUID) -> Iterator[tuple[int, bytes]]:
+    with store.bulk_read():
+        for batch in store.map_rows(user_id, batch=PART_PHOTOS):
+            part = MapColumns.from_rows(batch)
+            yield len(part), part.pack()

@@ -181,26 +181,6 @@ def rollback() -> None:
     db.session.rollback()
 
 
-# ---------------------------------------------------------------- the packed map columns
-
-
-def snapshot(user_id: uuid.UUID, version: str) -> bytes | None:
-    return db.session.scalar(select(LibrarySnapshot.packed).where(
-        LibrarySnapshot.user_id == user_id, LibrarySnapshot.version == version))
-
-
-def snapshot_version(user_id: uuid.UUID) -> str | None:
-    return db.session.scalar(select(LibrarySnapshot.version).where(LibrarySnapshot.user_id == user_id))
-
-
-def save_snapshot(user_id: uuid.UUID, version: str, packed: bytes | bytearray) -> None:
-    statement = _insert()(LibrarySnapshot).values(user_id=user_id, version=version, packed=packed)
-    db.session.execute(statement.on_conflict_do_update(
-        index_elements=[LibrarySnapshot.user_id],
-        set_={"version": statement.excluded.version, "packed": statement.excluded.packed}))
-    db.session.commit()
-
-
 def count(user_id: uuid.UUID) -> int:
     return db.session.scalar(select(func.count()).select_from(LibraryAsset).where(LibraryAsset.user_id == user_id)) or 0
 
@@ -275,11 +255,6 @@ def photo_rows(user_id: uuid.UUID, batch: int = 10_000) -> Iterator[Sequence[Row
     yield from db.session.connection().execute(query, execution_options=streamed).partitions(batch)
 
 
-def image_count(user_id: uuid.UUID) -> int:
-    """How many rows map_rows() reads."""
-    return db.session.scalar(select(func.count()).where(LibraryAsset.user_id == user_id, *_IMAGES)) or 0
-
-
 def map_rows(user_id: uuid.UUID, batch: int = 10_000) -> Iterator[Sequence[Row[Any]]]:
     """Every image's id, position and times, sorted by capture time, then id: in batches."""
     query = _every_image(LibraryAsset.asset_id, LibraryAsset.latitude, LibraryAsset.longitude,
@@ -294,3 +269,43 @@ def photos_by_ids(user_id: uuid.UUID, asset_ids: Sequence[str]) -> list[Row[Any]
         LibraryAsset.user_id == user_id, LibraryAsset.asset_id.in_(list(asset_ids))))
     by_id: dict[str, Any] = {row.asset_id: row for row in rows}
     return [by_id[asset_id] for asset_id in asset_ids if asset_id in by_id]
+
+
+# ---------------------------------------------------------------- the packed map columns
+
+
+def snapshot_size(user_id: uuid.UUID, version: str) -> tuple[int, int]:
+    """(parts, photos) of the user's snapshot of this version; (0, 0) when there is none."""
+    row = db.session.execute(select(func.count(), func.coalesce(func.sum(LibrarySnapshot.photos), 0)).where(
+        LibrarySnapshot.user_id == user_id, LibrarySnapshot.version == version)).one()
+    return int(row[0]), int(row[1])
+
+
+def snapshot_parts(user_id: uuid.UUID, version: str) -> Iterator[bytes]:
+    """The snapshot's packed parts in order, one at a time."""
+    query = (select(LibrarySnapshot.packed)
+             .where(LibrarySnapshot.user_id == user_id, LibrarySnapshot.version == version)
+             .order_by(LibrarySnapshot.part))
+    for (packed,) in db.session.connection().execute(query, execution_options={"stream_results": True,
+                                                                               "max_row_buffer": 1}):
+        yield packed
+
+
+def snapshot_version(user_id: uuid.UUID) -> str | None:
+    return db.session.scalar(select(LibrarySnapshot.version).where(LibrarySnapshot.user_id == user_id).limit(1))
+
+
+def replace_snapshot(user_id: uuid.UUID, version: str, parts: Iterable[tuple[int, bytes]]) -> None:
+    """The user's snapshot replaced by these (photos, packed) parts, in the caller's
+    transaction: whoever commits it makes the new snapshot visible at once, never half."""
+    db.session.execute(delete(LibrarySnapshot).where(LibrarySnapshot.user_id == user_id))
+    for number, (photos, packed) in enumerate(parts):
+        statement = _insert()(LibrarySnapshot).values(user_id=user_id, part=number, version=version, photos=photos,
+                                                      packed=packed)
+        db.session.execute(statement.on_conflict_do_update(
+            index_elements=[LibrarySnapshot.user_id, LibrarySnapshot.part],
+            set_={name: statement.excluded[name] for name in ("version", "photos", "packed")}))
+
+
+def commit() -> None:
+    db.session.commit()

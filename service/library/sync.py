@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
-from service.components import components
 from service.immich import settings
 from service.immich.client import (
     ImmichAddressRefused,
@@ -196,16 +196,18 @@ class _SyncRun:
                         retry_after=None, progress_done=None, progress_total=None)
 
     def _snapshot(self, settings_version: str, count: int, reconciled: datetime | None) -> None:
-        """Pack the map's columns of the rows as they now stand before the index says it is
-        ready, so that no process reads every row for its first map; this process keeps them."""
+        """Pack the map's columns of the rows as they now stand, in the transaction that will
+        say the index is ready, so that no process reads every row for its first map."""
         found = store.state(self.user_id)
         assert found is not None
         version = snapshots.version_of(settings_version, found.owner_identity, count, found.high_water_ms, reconciled)
         if store.snapshot_version(self.user_id) == version:
             return  # a refresh that found nothing new
-        packed, columns = snapshots.from_rows(self.user_id)
-        snapshots.save(self.user_id, version, packed)
-        components().map_columns.get_or_load((self.user_id, version), lambda: columns)
+        try:
+            snapshots.write(self.user_id, version)
+        except SQLAlchemyError as exc:  # the index still answers; a process reads the rows instead
+            store.rollback()
+            log.warning("index snapshot not written: %s", type(exc).__name__)
 
     def failed(self, message: str) -> None:
         found = store.state(self.user_id)

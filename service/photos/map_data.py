@@ -15,7 +15,7 @@ import dataclasses
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -83,11 +83,43 @@ class MapColumns:
                                                     self.created_ms))
 
     @classmethod
-    def allocate(cls, count: int) -> tuple[bytearray, MapColumns]:
-        """Columns for `count` photos, to fill, that are views of one buffer laid out as
-        unpack() reads it: once they are filled, the buffer is their packed value."""
-        packed = bytearray(PACK_MAGIC + np.uint64(count).tobytes()) + bytearray(count * PACKED_ROW_BYTES)
-        return packed, cls._views(packed, count)
+    def from_rows(cls, rows: Sequence[Sequence[Any]]) -> MapColumns:
+        """Columns of (id, latitude, longitude, taken_ms, created_ms) rows."""
+        count = len(rows)
+        ids, latitudes, longitudes, taken, created = zip(*rows, strict=True) if rows else ((),) * 5
+        return cls(
+            ids=np.array(ids, dtype="S36").reshape(count),
+            # numpy reads None as NaN in a float array: no position.
+            latitudes=np.array(latitudes, dtype=np.float64).reshape(count),
+            longitudes=np.array(longitudes, dtype=np.float64).reshape(count),
+            taken_ms=np.array(taken, dtype=np.int64).reshape(count),
+            created_ms=np.array(created, dtype=np.int64).reshape(count),
+        )
+
+    def fill(self, offset: int, part: MapColumns) -> int:
+        """Copy a part's photos into these columns from `offset`; the offset after them."""
+        end = offset + len(part)
+        if end > len(self):
+            raise ValueError("the part does not fit")
+        for mine, theirs in zip(self._arrays(), part._arrays(), strict=True):
+            mine[offset:end] = theirs
+        return end
+
+    def pack(self) -> bytes:
+        """Every column in one value: a header with the count, then each array's bytes (the
+        numbers first, so each starts on an 8-byte boundary, then the ids)."""
+        return PACK_MAGIC + np.uint64(len(self)).tobytes() + b"".join(array.tobytes() for array in self._arrays())
+
+    def _arrays(self) -> tuple[Any, ...]:
+        return self.latitudes, self.longitudes, self.taken_ms, self.created_ms, self.ids
+
+    @classmethod
+    def allocate(cls, count: int) -> MapColumns:
+        """Columns for `count` photos, to fill: views of one buffer, which they keep alive."""
+        header = PACK_MAGIC + np.uint64(count).tobytes()
+        buffer = bytearray(len(header) + count * PACKED_ROW_BYTES)
+        buffer[:len(header)] = header
+        return cls._views(buffer, count)
 
     @classmethod
     def unpack(cls, packed: bytes) -> MapColumns:
