@@ -22,7 +22,7 @@ from service.photos.map_data import MapColumns
 
 log = logging.getLogger(__name__)
 
-PART_PHOTOS = 16_384  # photos a part: about 1.1 MB packed
+PART_PHOTOS = 4096  # photos a part: about 280 KB packed, what a syncing worker holds at a time
 
 
 def version_of(settings_version: str, owner_identity: str | None, indexed_count: int, high_water_ms: int | None,
