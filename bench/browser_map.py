@@ -989,8 +989,8 @@ def rows_from(sizes: Sizes, *, sync: dict[str, Any], product: dict[str, Any], sm
             value_label="value", target=first_map, met=check(cold.navigation_s, "<=", FIRST_MAP_TARGET_S),
             note=(f"map first visit: the app's times for its map requests (its log) {cold.server_ms} ms after the "
                   f"sync, {refreshed.server_ms} ms after the refresh; each worker reads the index's packed "
-                  "columns (written by the sync) on its first map request after a sync; before the other visits each worker answered "
-                  f"once (in {sorted(product['warmed'].values())} s)")),
+                  "columns (written by the sync) on its first map request after a sync; before the other visits "
+                  f"each worker answered once (in {sorted(product['warmed'].values())} s)")),
         Row("map_first_after_refresh", "  the first visit after a refresh that found nothing new (s)", "s",
             photo_atlas=refreshed.navigation_s, baseline=None, value=refreshed.navigation_s,
             value_label="value", target=first_map, met=check(refreshed.navigation_s, "<=", FIRST_MAP_TARGET_S)),
