@@ -314,3 +314,29 @@ def test_a_process_that_finds_no_snapshot_reads_the_rows_and_saves_one(app, sett
             assert db.session.execute(text("SELECT count(*) FROM library_snapshots")).scalar_one() == 1
     finally:
         dispose(other)
+
+
+def test_clusters_number_their_cells_alike_by_counting_and_by_sorting(monkeypatch):
+    rng = np.random.default_rng(7)
+    columns = map_data.MapColumns.from_rows([
+        (f"{i:036d}", float(rng.uniform(-80, 80)), float(rng.uniform(-180, 180)), i, i) for i in range(3000)])
+    view = map_data.Viewport(west=-180, south=-85, east=180, north=85, zoom=4)
+    counted = map_data.clusters(columns, view)
+    monkeypatch.setattr(map_data, "MAX_DENSE_CELLS", 0)  # every view sorted instead
+    assert map_data.clusters(columns, view) == counted
+    assert sum(c["count"] for c in counted) == 3000 and len(counted) > 100
+
+
+def test_packed_columns_read_back_as_written_and_a_damaged_value_is_refused():
+    rows = [("a" * 36, 1.5, -2.5, 10, 11), ("b" * 36, None, None, 20, 21)]
+    columns = map_data.MapColumns.from_rows(rows)
+    back = map_data.MapColumns.unpack(columns.pack())
+    assert back.ids.tolist() == [b"a" * 36, b"b" * 36] and back.taken_ms.tolist() == [10, 20]
+    assert back.latitudes[0] == 1.5 and np.isnan(back.longitudes[1]) and back.created_ms.tolist() == [11, 21]
+    whole = map_data.MapColumns.allocate(4)
+    assert whole.fill(whole.fill(0, back), back) == 4 and whole.ids.tolist()[2] == b"a" * 36
+    with pytest.raises(ValueError):
+        whole.fill(3, back)  # does not fit
+    for damaged in (b"", b"XXXX0001" + bytes(8), columns.pack()[:-1]):
+        with pytest.raises(ValueError):
+            map_data.MapColumns.unpack(damaged)
