@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,6 +26,8 @@ from service.photos.geo import Circle
 BATCH = 1000  # rows (or ids) a statement: 16,000 parameters, inside SQLite's and PostgreSQL's limits
 COLUMNS = [column.name for column in LibraryAsset.__table__.columns if column.name != "user_id"]
 _TYPES = {column.name: column.type for column in LibraryAsset.__table__.columns}
+# Rows an SQLite upsert binds at once: its limit is 32,766 parameters since 3.32, 999 before.
+SQLITE_ROWS = BATCH if sqlite3.sqlite_version_info >= (3, 32) else 999 // (len(COLUMNS) + 1)
 PHOTO_COLUMNS = (LibraryAsset.asset_id, LibraryAsset.original_file_name, LibraryAsset.taken_ms,
                  LibraryAsset.latitude, LibraryAsset.longitude, LibraryAsset.city, LibraryAsset.country,
                  LibraryAsset.thumbhash)
@@ -127,8 +130,8 @@ def _upsert(user_id: uuid.UUID, rows: Sequence[dict[str, Any]]) -> None:
     # SQLite: rows of plain parameters, which it binds faster than it could unpack JSON.
     processor = _TYPES["user_id"].bind_processor(connection.dialect)
     owner = processor(user_id) if processor else user_id
-    for start in range(0, len(rows), BATCH):
-        chunk = rows[start:start + BATCH]
+    for start in range(0, len(rows), SQLITE_ROWS):
+        chunk = rows[start:start + SQLITE_ROWS]
         values: list[Any] = []
         for row in chunk:
             values.append(owner)
