@@ -251,17 +251,21 @@ _IMAGES = (LibraryAsset.type == "IMAGE", LibraryAsset.file_created_ms.is_not(Non
 
 
 def photo_rows(user_id: uuid.UUID, batch: int = 10_000) -> Iterator[Sequence[Row[Any]]]:
-    """Every image's photo columns, then its fileCreatedAt, as a search sorts them: in
-    batches, so that a whole library's rows are never in memory at once."""
-    query = _every_image(*PHOTO_COLUMNS, LibraryAsset.file_created_ms).where(LibraryAsset.user_id == user_id)
-    streamed = {"stream_results": True, "max_row_buffer": batch}
-    yield from db.session.connection().execute(query, execution_options=streamed).partitions(batch)
+    """Every image's photo columns, then its fileCreatedAt, as a search sorts them."""
+    return _every_image_in_batches(user_id, (*PHOTO_COLUMNS, LibraryAsset.file_created_ms), batch)
 
 
 def map_rows(user_id: uuid.UUID, batch: int = 10_000) -> Iterator[Sequence[Row[Any]]]:
-    """Every image's id, position and times, sorted by capture time, then id: in batches."""
-    query = _every_image(LibraryAsset.asset_id, LibraryAsset.latitude, LibraryAsset.longitude,
-                         LibraryAsset.taken_ms, LibraryAsset.file_created_ms).where(LibraryAsset.user_id == user_id)
+    """Every image's id, position and times, sorted by capture time, then id."""
+    columns = (LibraryAsset.asset_id, LibraryAsset.latitude, LibraryAsset.longitude, LibraryAsset.taken_ms,
+               LibraryAsset.file_created_ms)
+    return _every_image_in_batches(user_id, columns, batch)
+
+
+def _every_image_in_batches(user_id: uuid.UUID, columns: Sequence[Any], batch: int) -> Iterator[Sequence[Row[Any]]]:
+    """The user's images' columns in batches, so that a whole library's rows are never in
+    memory at once."""
+    query = _every_image(*columns).where(LibraryAsset.user_id == user_id)
     streamed = {"stream_results": True, "max_row_buffer": batch}
     yield from db.session.connection().execute(query, execution_options=streamed).partitions(batch)
 

@@ -55,17 +55,11 @@ class MapColumns:
 
     @classmethod
     def from_photos(cls, photos: list[dict[str, Any]]) -> MapColumns:
-        count = len(photos)
-        taken = np.array([_iso_ms(p["takenAt"]) for p in photos], dtype=np.int64).reshape(count)
-        return cls(
-            ids=np.array([p["id"] for p in photos], dtype="S36").reshape(count),
-            latitudes=np.array([np.nan if p["latitude"] is None else p["latitude"] for p in photos],
-                               dtype=np.float64).reshape(count),
-            longitudes=np.array([np.nan if p["longitude"] is None else p["longitude"] for p in photos],
-                                dtype=np.float64).reshape(count),
-            taken_ms=taken,
-            created_ms=taken,  # the live search has already selected the range
-        )
+        rows = []
+        for photo in photos:
+            taken = _iso_ms(photo["takenAt"])  # the live search has already selected the range by it
+            rows.append((photo["id"], photo["latitude"], photo["longitude"], taken, taken))
+        return cls.from_rows(rows)
 
     def take(self, indices: Any) -> MapColumns:
         return MapColumns(self.ids[indices], self.latitudes[indices], self.longitudes[indices],
