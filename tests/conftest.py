@@ -4,21 +4,26 @@ TEST_POSTGRES_URL and TEST_REDIS_URL are set, which CI requires), and an auth he
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from argon2 import PasswordHasher, profiles
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from fake_immich import ALICE_KEY, FakeImmich
 from service import create_app
+from service.auth import passwords
 from service.components import components
-from service.db import upgrade_database
+from service.db import alembic_config, make_engine, upgrade_database
 from service.extensions import db
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
@@ -42,6 +47,34 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def migrate(url: str) -> None:
+    engine = make_engine(url, timeout=None)
+    try:
+        command.upgrade(alembic_config(engine), "head")
+    finally:
+        engine.dispose()
+
+
+def empty_postgres_at_head(url: str) -> None:
+    """The database emptied, every migration applied: its tables truncated when the schema is
+    at head already (a few milliseconds), else dropped and migrated again."""
+    engine = create_engine(url)
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    try:
+        with engine.begin() as conn:
+            tables = set(inspect(conn).get_table_names())
+            at_head = "alembic_version" in tables and conn.execute(
+                text("SELECT version_num FROM alembic_version")).scalars().all() == [head]
+            if at_head:
+                names = ", ".join(f'"{name}"' for name in sorted(tables - {"alembic_version"}))
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+    if not at_head:
+        reset_postgres(url)
+        migrate(url)
+
+
 def reset_redis(url: str) -> None:
     client = Redis.from_url(url)
     client.flushdb()
@@ -49,6 +82,7 @@ def reset_redis(url: str) -> None:
 
 
 def backend_settings(backend: str, tmp_path: Path) -> dict[str, Any]:
+    """The database and Redis settings of a backend (the database itself left as it is)."""
     if backend == "postgres":
         assert POSTGRES_URL and REDIS_URL
         return {"DATABASE_URL": POSTGRES_URL, "REDIS_URL": REDIS_URL}
@@ -56,10 +90,34 @@ def backend_settings(backend: str, tmp_path: Path) -> dict[str, Any]:
 
 
 def make_app(settings: dict[str, Any], *, migrate: bool = True) -> Flask:
+    """The app; `migrate` applies the migrations first (nothing to do on the `settings`
+    fixture's database, which has them all)."""
     app = create_app(settings)
     if migrate:
         upgrade_database(app)
     return app
+
+
+@pytest.fixture(scope="session")
+def sqlite_at_head(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database with every migration applied, copied for each test that needs one:
+    a copy takes a millisecond, the migrations a tenth of a second."""
+    path = tmp_path_factory.mktemp("schema") / "app.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def quick_passwords(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id at its cheapest parameters in this process: at the real ones a hash or a check
+    costs a tenth of a second, and most tests sign a user or two in. A hash carries its
+    parameters, so nothing else changes. Servers started as processes, and tests marked
+    real_passwords, keep the real parameters."""
+    if request.node.get_closest_marker("real_passwords"):
+        return
+    hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    monkeypatch.setattr(passwords, "_hasher", hasher)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", hasher.hash("not a real password"))
 
 
 @pytest.fixture(scope="session")
@@ -115,12 +173,15 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings(backend: str, tmp_path: Path) -> dict[str, Any]:
-    """The settings of a fresh app; the database and Redis are emptied first."""
+def settings(backend: str, tmp_path: Path, sqlite_at_head: Path) -> dict[str, Any]:
+    """The settings of a fresh app on an empty database with every migration applied; Redis
+    is emptied too."""
     if backend == "postgres":
         assert POSTGRES_URL and REDIS_URL
-        reset_postgres(POSTGRES_URL)
+        empty_postgres_at_head(POSTGRES_URL)
         reset_redis(REDIS_URL)
+    else:
+        shutil.copyfile(sqlite_at_head, tmp_path / "app.db")
     return {
         "TESTING": True,
         "INSTANCE_PATH": str(tmp_path / "instance"),
@@ -135,8 +196,19 @@ def settings(backend: str, tmp_path: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
+def unmigrated_settings(backend: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings fixture's, on a database without a single table: for the migrations' tests."""
+    if backend == "postgres":
+        assert POSTGRES_URL
+        reset_postgres(POSTGRES_URL)
+    else:
+        Path(settings["DATABASE_URL"].removeprefix("sqlite:///")).unlink()
+    return settings
+
+
+@pytest.fixture
 def app(settings: dict[str, Any]) -> Iterator[Flask]:
-    app = make_app(settings)
+    app = make_app(settings, migrate=False)
     yield app
     dispose(app)
 

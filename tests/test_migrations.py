@@ -27,7 +27,7 @@ def test_upgrade_is_idempotent(app):
     upgrade_database(app)
 
 
-def test_an_install_with_accounts_gets_its_first_account_claimed(settings):
+def test_an_install_with_accounts_gets_its_first_account_claimed(unmigrated_settings):
     """Upgraded under an existing administrator, a fresh sign-up is not a second "first" one."""
     import uuid
 
@@ -35,7 +35,7 @@ def test_an_install_with_accounts_gets_its_first_account_claimed(settings):
     from service.models import FirstAccount, User, utcnow
     from tests.conftest import PASSWORD, dispose, make_app
 
-    app = make_app(settings, migrate=False)
+    app = make_app(unmigrated_settings, migrate=False)
     upgrade_database(app, "0002")
     admin = uuid.uuid4()
     with app.app_context():

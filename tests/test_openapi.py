@@ -209,20 +209,7 @@ def only_the_fake(fake: FakeImmich) -> Any:
 
 
 @pytest.fixture
-def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fuzzer signs in and registers hundreds of times: Argon2id with its cheapest
-    parameters keeps that fast (the real parameters are the accounts tests' business)."""
-    from argon2 import PasswordHasher
-
-    from service.auth import passwords
-
-    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(passwords, "_hasher", hasher)
-    monkeypatch.setattr(passwords, "_DUMMY_HASH", hasher.hash("not a real password"))
-
-
-@pytest.fixture
-def world(settings: dict[str, Any], fake: FakeImmich, quick_passwords: None) -> Iterator[World]:
+def world(settings: dict[str, Any], fake: FakeImmich) -> Iterator[World]:
     fake.set_fault(None)
     app = make_app({
         **settings,
