@@ -85,6 +85,8 @@ def test_full_resolution_loads_the_original_with_progress_and_is_released(alice:
     second = page.locator("#viewer-image").get_attribute("src") or ""
     page.keyboard.press("Escape")
     expect(viewer).to_be_hidden()
+    # The dialog's close event, which drops the original, comes a task after it hides.
+    expect(viewer).to_have_attribute("data-original", "idle")
     assert page.evaluate(alive, second) == "revoked"
 
 
