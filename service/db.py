@@ -65,8 +65,10 @@ class Database:
 def make_engine(url: str, *, timeout: float | None) -> Engine:
     """An engine for `url`. On PostgreSQL, `timeout` bounds connecting, waiting for a pooled
     connection, and every reply (None: no bound, for migrations that may run long)."""
-    options: dict[str, Any] = {"pool_pre_ping": True}
     sqlite = url.startswith("sqlite")
+    # A pooled PostgreSQL connection may have died with its server, so it is tested before
+    # use; an SQLite file's cannot, and a test would be one more query per request.
+    options: dict[str, Any] = {"pool_pre_ping": not sqlite}
     if sqlite:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         options["connect_args"] = {"check_same_thread": False, "timeout": 30}
