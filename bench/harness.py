@@ -58,9 +58,10 @@ def _tool(name: str) -> str:
 
 @dataclass
 class AppServer:
-    """gunicorn running wsgi:app with the repo's gunicorn.conf.py on a free loopback port."""
+    """gunicorn running the app (or `app_spec`) with the repo's gunicorn.conf.py on a free loopback port."""
 
     extra_env: dict[str, str] = field(default_factory=dict)
+    app_spec: str = "wsgi:app"  # what gunicorn serves
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="photo-atlas-bench-")))
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
@@ -97,7 +98,7 @@ class AppServer:
             raise BenchError(f"db-upgrade failed:\n{upgrade.stdout}\n{upgrade.stderr}")
         self._log = open(self.workdir / "gunicorn.log", "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [_tool("gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"],
+            [_tool("gunicorn"), "--config", "gunicorn.conf.py", self.app_spec],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stop() ends master and workers
         )
