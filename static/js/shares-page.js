@@ -152,8 +152,9 @@ async function loadTrips() {
 function zoneItem(zone, index) {
   const field = (label, key, attrs) => {
     const input = el("input", { ...attrs, value: zone[key] ?? "", "aria-label": `${label} of zone ${index + 1}` });
-    input.addEventListener("change", () => {
-      state.zones[index][key] = attrs.type === "number" ? Number(input.value) : input.value;
+    // Kept as typed, so that the list redrawn meanwhile (a share extended, say) keeps it too.
+    input.addEventListener("input", () => {
+      state.zones[index][key] = attrs.type === "number" ? numberOrNull(input) : input.value;
     });
     return el("label", { class: "field field--inline" }, el("span", { class: "field-label" }, label), input);
   };

@@ -266,8 +266,8 @@ def test_the_owner_makes_copies_extends_and_revokes_a_share_and_edits_privacy_zo
     item.get_by_role("button", name="Extend 30 days").click()
     expect(page.locator(".share-item")).to_have_count(1)
     page.get_by_role("button", name="Add a zone").click()
+    # Kept as typed: the list redrawn by the extension, if it lands only now, keeps it.
     page.get_by_label("Latitude of zone 1").fill("38.74")
-    page.get_by_label("Latitude of zone 1").dispatch_event("change")
     page.get_by_role("button", name="Save zones").click()
     expect(page.locator("#zones-status")).to_contain_text("saved")
     screenshot(page, "shares-page")
