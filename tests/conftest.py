@@ -47,7 +47,7 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-def migrate(url: str) -> None:
+def migrate_to_head(url: str) -> None:
     engine = make_engine(url, timeout=None)
     try:
         command.upgrade(alembic_config(engine), "head")
@@ -72,7 +72,7 @@ def empty_postgres_at_head(url: str) -> None:
         engine.dispose()
     if not at_head:
         reset_postgres(url)
-        migrate(url)
+        migrate_to_head(url)
 
 
 def reset_redis(url: str) -> None:
@@ -103,7 +103,7 @@ def sqlite_at_head(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite database with every migration applied, copied for each test that needs one:
     a copy takes a millisecond, the migrations a tenth of a second."""
     path = tmp_path_factory.mktemp("schema") / "app.db"
-    migrate(f"sqlite:///{path}")
+    migrate_to_head(f"sqlite:///{path}")
     return path
 
 
