@@ -35,7 +35,6 @@ BOUND_CACHE_MB = 4  # the cache whose bound is measured; three times this is wri
 BOUND_TIME_LIMIT = 400.0
 
 
-
 @dataclass(frozen=True)
 class Endpoint:
     """Where one side's thumbnails come from: an origin, the path of an asset's thumbnail,
@@ -61,16 +60,16 @@ class KeepAlive:
         """The status and body; a connection the server closed while idle is opened again,
         once, as a browser would."""
         path = self._endpoint.path(asset_id)
-        for reopened in (False, True):
-            try:
-                self._connection.request("GET", path, headers=self._endpoint.headers)
-                response = self._connection.getresponse()
-                return response.status, response.read()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                self._connection.close()
-                if reopened:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return self._get(path)
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            self._connection.close()  # http.client connects again on the next request
+            return self._get(path)
+
+    def _get(self, path: str) -> tuple[int, bytes]:
+        self._connection.request("GET", path, headers=self._endpoint.headers)
+        response = self._connection.getresponse()
+        return response.status, response.read()
 
     def close(self) -> None:
         self._connection.close()
@@ -114,11 +113,11 @@ def _round(endpoint: Endpoint, ids: list[str], clients: int, per_client: int,
     finished: list[float] = []
 
     def client(index: int) -> None:
-        client = endpoint.connect()
+        connection = endpoint.connect()
         latencies: list[float] = []
         errors = sent = 0
         try:
-            client.get(ids[(clients * per_client + index) % len(ids)])
+            connection.get(ids[(clients * per_client + index) % len(ids)])
             sent += 1
             barrier.wait(timeout=30)
             for i in range(per_client):
@@ -128,7 +127,7 @@ def _round(endpoint: Endpoint, ids: list[str], clients: int, per_client: int,
                 t0 = time.perf_counter()
                 sent += 1
                 try:
-                    status, body = client.get(asset_id)
+                    status, body = connection.get(asset_id)
                     ok = status == 200 and len(body) > 0
                 except (OSError, http.client.HTTPException):
                     ok = False
@@ -141,7 +140,7 @@ def _round(endpoint: Endpoint, ids: list[str], clients: int, per_client: int,
             errors += 1
         finally:
             end = time.perf_counter()
-            client.close()
+            connection.close()
             with lock:
                 result.latencies.extend(latencies)
                 result.errors += errors
@@ -240,12 +239,9 @@ def run(*, fake: Any, app: AppServer, user: SignedInUser, key: str, ids: list[st
 def _server_floor(direct: Endpoint, ids: list[str], *, clients: int, per_client: int, rounds: int) -> Side:
     """The same clients against gunicorn, with the repo's settings, serving an app that sends
     the thumbnail and does nothing else: the most any app behind this server can do here."""
-    client = direct.connect()
-    body = client.get(ids[0])[1]
-    client.close()
     server = AppServer(app_spec="bench.empty_app:app")
     thumbnail = server.workdir / "thumbnail.jpg"
-    thumbnail.write_bytes(body)
+    thumbnail.write_bytes(_fetch_one(direct, ids[0]))
     server.extra_env["BENCH_THUMBNAIL_FILE"] = str(thumbnail)
     side = Side()
     try:
@@ -279,6 +275,14 @@ def _direct(fake_url: str, key: str) -> Endpoint:
 def _proxied(user: SignedInUser) -> Endpoint:
     return Endpoint(user.base_url, lambda asset_id: f"/api/users/me/immich/photos/{asset_id}/thumbnail",
                     user.headers)
+
+
+def _fetch_one(endpoint: Endpoint, asset_id: str) -> bytes:
+    connection = endpoint.connect()
+    try:
+        return connection.get(asset_id)[1]
+    finally:
+        connection.close()
 
 
 def _warm_up(proxied: Endpoint, ids: list[str]) -> None:
@@ -369,9 +373,7 @@ def run_bound(*, fake_url: str, key: str, ids: list[str], clients: int) -> list[
     thumbnails by `clients` at once (both gunicorn workers writing), its folder measured
     all along and at the end."""
     limit = BOUND_CACHE_MB << 20
-    direct = _direct(fake_url, key).connect()
-    sample = direct.get(ids[0])[1]
-    direct.close()
+    sample = _fetch_one(_direct(fake_url, key), ids[0])
     on_disk = -(-len(sample) // 4096) * 4096  # what one thumbnail takes, at the least
     per_client = math.ceil(3 * limit / on_disk / clients)
     batch = ids[:clients * (per_client + 1)]
