@@ -152,6 +152,24 @@ class SearchPage:
     next_page: int | None
 
 
+def search_query(*, page: int, size: int, taken_after: str | None = None, taken_before: str | None = None,
+                 asset_type: str | None = "IMAGE", with_exif: bool = True, order: str = "asc",
+                 updated_after: str | None = None, with_deleted: bool | None = None) -> dict[str, Any]:
+    """The body of one POST /search/metadata. Null fields are left out, never sent."""
+    query = {
+        "takenAfter": taken_after,
+        "takenBefore": taken_before,
+        "updatedAfter": updated_after,
+        "withDeleted": with_deleted,
+        "type": asset_type,
+        "withExif": with_exif,
+        "order": order,
+        "page": page,
+        "size": size,
+    }
+    return {key: value for key, value in query.items() if value is not None}
+
+
 class UpstreamMedia:
     """An open upstream response whose body is streamed, never read whole."""
 
@@ -339,23 +357,18 @@ class ImmichClient:
             raise ImmichUnavailable("Immich answered /users/me with an unexpected shape")
         return body
 
-    def search_metadata(self, *, page: int, size: int, taken_after: str | None = None,
-                        taken_before: str | None = None, asset_type: str | None = "IMAGE",
-                        with_exif: bool = True, order: str = "asc", updated_after: str | None = None,
-                        with_deleted: bool | None = None) -> SearchPage:
-        """One page of POST /search/metadata. Null fields are left out, never sent."""
-        query = {
-            "takenAfter": taken_after,
-            "takenBefore": taken_before,
-            "updatedAfter": updated_after,
-            "withDeleted": with_deleted,
-            "type": asset_type,
-            "withExif": with_exif,
-            "order": order,
-            "page": page,
-            "size": size,
-        }
-        body = self._json("POST", "/search/metadata", {k: v for k, v in query.items() if v is not None})
+    def search_metadata(self, query: dict[str, Any]) -> SearchPage:
+        """One page of POST /search/metadata (its body from search_query)."""
+        return self.search_page(self.search_metadata_answer(query))
+
+    def search_metadata_answer(self, query: dict[str, Any]) -> bytes:
+        """One page's answer as Immich sent it, for a caller that decodes it (search_page)
+        when it chooses: a decoded page takes several times the memory of its bytes."""
+        with self._slots:
+            return self._read_uncapped("POST", "/search/metadata", query, None)
+
+    def search_page(self, answer: bytes) -> SearchPage:
+        body = self._decoded(answer)
         try:
             assets = body["assets"]
             items = assets["items"]
@@ -482,6 +495,17 @@ class ImmichClient:
             return self._json_uncapped(method, path, body, params)
 
     def _json_uncapped(self, method: str, path: str, body: Any, params: dict[str, str] | None) -> Any:
+        return self._decoded(self._read_uncapped(method, path, body, params))
+
+    def _decoded(self, answer: bytes) -> Any:
+        try:
+            return orjson.loads(answer)
+        except ValueError:
+            self._breaker.failed()
+            raise ImmichUnavailable("Immich answered with something that is not JSON") from None
+
+    def _read_uncapped(self, method: str, path: str, body: Any, params: dict[str, str] | None) -> bytes:
+        """A JSON call's whole answer, at most MAX_JSON_BYTES, within the deadline."""
         started = time.monotonic()
         response = self._send(method, path, params=params, json_body=body)
         try:
@@ -496,10 +520,7 @@ class ImmichClient:
                     raise ImmichUnavailable("Immich's answer was too large")
                 if time.monotonic() - started > self._limits.deadline:
                     raise ImmichTimeout()
-            return orjson.loads(b"".join(chunks))
-        except ValueError:
-            self._breaker.failed()
-            raise ImmichUnavailable("Immich answered with something that is not JSON") from None
+            return b"".join(chunks)
         except requests.exceptions.RequestException as exc:
             self._breaker.failed()
             if _caused_by(exc, ReadTimeoutError):

@@ -10,6 +10,7 @@ from service.immich.client import (
     ImmichError,
     ImmichNotFound,
     ImmichPermissionError,
+    search_query,
 )
 
 # What each permission is for, in words a user understands.
@@ -41,7 +42,7 @@ def check_connection(client: ImmichClient) -> dict[str, Any]:
     permissions: dict[str, bool | None] = dict.fromkeys(NEEDED)
     sample_id = None
     try:
-        page = client.search_metadata(page=1, size=1, with_exif=False)
+        page = client.search_metadata(search_query(page=1, size=1, with_exif=False))
         permissions["asset.read"] = True
         sample_id = page.items[0]["id"] if page.items else None
     except ImmichPermissionError:

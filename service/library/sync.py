@@ -36,14 +36,16 @@ from service.immich.client import (
     ImmichPermissionError,
     ImmichTimeout,
     ImmichUnavailable,
-    SearchPage,
+    search_query,
 )
 from service.library import snapshots, store
 from service.library.asset_rows import asset_row, epoch_ms, iso_ms
 from service.models import LibraryIndexState, utcnow
-from service.photos.search import PAGE_SIZE, pages
+from service.photos.search import DECODING, PAGE_SIZE, pages
 
 log = logging.getLogger(__name__)
+
+SplitPage = tuple[list[dict[str, Any]], list[str], int | None, int]  # rows, ids gone, newest updatedAt, seen
 
 OVERLAP_MS = 10 * 60_000  # updatedAfter reaches this far back: clocks and commits are not exact
 MONTH_MARGIN_MS = 14 * 3_600_000  # a local month spans these hours more in UTC, either side
@@ -282,20 +284,24 @@ class _SyncRun:
                 raise LeaseLost()
             self._renewed = time.monotonic()
 
-    def _changed_pages(self, **query: Any) -> Iterator[tuple[list[dict[str, Any]], list[str], int | None, int]]:
+    def _changed_pages(self, **query: Any) -> Iterator[SplitPage]:
         """(rows to upsert, ids to remove, newest updatedAt, assets seen) for each page."""
-        def page(number: int) -> tuple[tuple[list[dict[str, Any]], list[str], int | None, int], int | None]:
-            result = self._page(number, query)
-            return _split(result.items), result.next_page
+        def page(number: int) -> tuple[SplitPage, int | None]:
+            return self._page(number, query)
 
         yield from pages(page, self.executor, window=self.settings.window, max_pages=MAX_SYNC_PAGES)
 
-    def _page(self, number: int, query: dict[str, Any]) -> SearchPage:
-        """One page, asked again after a pause when Immich stumbles (an error answer, a
-        dropped connection, a timeout): one page in hundreds must not throw the sync away."""
+    def _page(self, number: int, query: dict[str, Any]) -> tuple[SplitPage, int | None]:
+        """One page, split, and its nextPage; asked again after a pause when Immich stumbles
+        (an error answer, a dropped connection, a timeout, a garbled answer): one page in
+        hundreds must not throw the sync away."""
         for attempt in range(1, PAGE_ATTEMPTS + 1):
             try:
-                return self.client.search_metadata(page=number, size=PAGE_SIZE, asset_type=None, **query)
+                answer = self.client.search_metadata_answer(
+                    search_query(page=number, size=PAGE_SIZE, asset_type=None, **query))
+                with DECODING:
+                    result = self.client.search_page(answer)
+                    return _split(result.items), result.next_page
             except ImmichAddressRefused:
                 raise  # our own URL policy: asking again changes nothing
             except (ImmichUnavailable, ImmichTimeout):
@@ -334,7 +340,7 @@ class _SyncRun:
             store.write_page(self.user_id, [row for row in rows if row["asset_id"] in wanted])
 
 
-def _split(assets: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str], int | None, int]:
+def _split(assets: list[dict[str, Any]]) -> SplitPage:
     rows, gone, high = [], [], None
     for asset in assets:
         row = asset_row(asset)
