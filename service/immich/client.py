@@ -368,6 +368,7 @@ class ImmichClient:
             return self._read_uncapped("POST", "/search/metadata", query, None)
 
     def search_page(self, answer: bytes) -> SearchPage:
+        """A search page's answer decoded, or ImmichUnavailable when it is not one."""
         body = self._decoded(answer)
         try:
             assets = body["assets"]

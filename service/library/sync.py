@@ -286,10 +286,8 @@ class _SyncRun:
 
     def _changed_pages(self, **query: Any) -> Iterator[SplitPage]:
         """(rows to upsert, ids to remove, newest updatedAt, assets seen) for each page."""
-        def page(number: int) -> tuple[SplitPage, int | None]:
-            return self._page(number, query)
-
-        yield from pages(page, self.executor, window=self.settings.window, max_pages=MAX_SYNC_PAGES)
+        yield from pages(lambda number: self._page(number, query), self.executor, window=self.settings.window,
+                         max_pages=MAX_SYNC_PAGES)
 
     def _page(self, number: int, query: dict[str, Any]) -> tuple[SplitPage, int | None]:
         """One page, split, and its nextPage; asked again after a pause when Immich stumbles
