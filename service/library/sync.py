@@ -41,7 +41,7 @@ from service.immich.client import (
 from service.library import snapshots, store
 from service.library.asset_rows import asset_row, epoch_ms, iso_ms
 from service.models import LibraryIndexState, utcnow
-from service.photos.search import DECODING, PAGE_SIZE, pages
+from service.photos.search import PAGE_SIZE, fetch_page, pages
 
 log = logging.getLogger(__name__)
 
@@ -295,11 +295,8 @@ class _SyncRun:
         hundreds must not throw the sync away."""
         for attempt in range(1, PAGE_ATTEMPTS + 1):
             try:
-                answer = self.client.search_metadata_answer(
-                    search_query(page=number, size=PAGE_SIZE, asset_type=None, **query))
-                with DECODING:
-                    result = self.client.search_page(answer)
-                    return _split(result.items), result.next_page
+                return fetch_page(self.client, search_query(page=number, size=PAGE_SIZE, asset_type=None, **query),
+                                  _split)
             except ImmichAddressRefused:
                 raise  # our own URL policy: asking again changes nothing
             except (ImmichUnavailable, ImmichTimeout):

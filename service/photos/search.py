@@ -126,7 +126,17 @@ SortablePhoto = tuple[str, str, dict[str, Any]]  # (takenAt or "~", id, photo): 
 # Search pages decoded and mapped at once in this process. A page in flight waits as the bytes
 # Immich sent; decoded, it takes several times that (about 5 MB for 1,000 assets), and only
 # one thread runs Python at a time anyway.
-DECODING = threading.BoundedSemaphore(2)
+_DECODING = threading.BoundedSemaphore(2)
+
+
+def fetch_page(client: ImmichClient, query: dict[str, Any],
+               mapped: Callable[[list[dict[str, Any]]], T]) -> tuple[T, int | None]:
+    """One search page (its body from search_query), its assets mapped, and its nextPage:
+    read at once, decoded and mapped when its turn comes."""
+    answer = client.search_metadata_answer(query)
+    with _DECODING:
+        result = client.search_page(answer)
+        return mapped(result.items), result.next_page
 
 
 def fetch_range(client: ImmichClient, executor: Executor, *, start: datetime, end: datetime,
@@ -135,11 +145,8 @@ def fetch_range(client: ImmichClient, executor: Executor, *, start: datetime, en
     stops offering pages ends the search at `max_pages` (502), and one too slow to send them
     all at `deadline_seconds` (504)."""
     def page(number: int) -> tuple[list[SortablePhoto], int | None]:
-        answer = client.search_metadata_answer(
-            search_query(page=number, size=PAGE_SIZE, taken_after=iso_utc(start), taken_before=iso_utc(end)))
-        with DECODING:
-            result = client.search_page(answer)
-            return sortable_photos(result.items), result.next_page
+        query = search_query(page=number, size=PAGE_SIZE, taken_after=iso_utc(start), taken_before=iso_utc(end))
+        return fetch_page(client, query, sortable_photos)
 
     entries: list[SortablePhoto] = []
     for mapped in pages(page, executor, window=window, max_pages=max_pages, deadline_seconds=deadline_seconds):
