@@ -3,6 +3,7 @@ TEST_POSTGRES_URL and TEST_REDIS_URL are set, which CI requires), and an auth he
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Iterator
@@ -55,11 +56,17 @@ def migrate_to_head(url: str) -> None:
         engine.dispose()
 
 
+@functools.cache
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the migration scripts once."""
+    return ScriptDirectory.from_config(alembic_config(create_engine("sqlite://"))).get_current_head()
+
+
 def empty_postgres_at_head(url: str) -> None:
     """The database emptied, every migration applied: its tables truncated when the schema is
     at head already (a few milliseconds), else dropped and migrated again."""
     engine = create_engine(url)
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    head = head_revision()
     try:
         with engine.begin() as conn:
             tables = set(inspect(conn).get_table_names())
