@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from fake_immich import ALICE_KEY, BOB_KEY
 from service.extensions import db
-from service.library.asset_rows import asset_row, bucket_of
+from service.library.asset_rows import ROW_COLUMNS, assets_of, split_assets
 from tests.conftest import configure, dispose, error_of, make_app, settle
 
 RANGE = "startDate=2000-01-01T00:00:00Z&endDate=2030-12-31T23:59:59Z"
@@ -206,11 +206,17 @@ def test_the_index_and_the_live_path_agree_at_the_edges_of_the_map(app, client, 
 def test_an_asset_dated_at_the_ends_of_the_calendar_is_indexed_without_a_month():
     # A capture time in year 1 whose local time claims year 9999: no month exists between them,
     # and the asset must not stop the whole sync.
-    row = asset_row({"id": "a" * 36, "type": "IMAGE", "fileCreatedAt": "0001-01-01T00:00:00.000Z",
-                     "localDateTime": "9999-12-31T23:59:59.999Z", "updatedAt": "2024-01-01T00:00:00.000Z"})
-    assert row is not None and row["bucket"] is None and row["file_created_ms"] == -62135596800000
-    assert bucket_of(-62135596800000, 0) == "0001-01" and bucket_of(253402300799999, 0) == "9999-12"
-    assert bucket_of(1717200000000, -60) == "2024-05"  # 2024-06-01T00:00Z, an hour west: still May
+    edges = [{"id": "a" * 36, "type": "IMAGE", "fileCreatedAt": "0001-01-01T00:00:00.000Z",
+              "localDateTime": "9999-12-31T23:59:59.999Z", "updatedAt": "2024-01-01T00:00:00.000Z"},
+             {"id": "b" * 36, "fileCreatedAt": "0001-01-01T00:00:00.000Z"},
+             {"id": "c" * 36, "fileCreatedAt": "9999-12-31T23:59:59.999Z"},
+             # 2024-06-01T00:00Z, an hour west: still May.
+             {"id": "d" * 36, "fileCreatedAt": "2024-06-01T00:00:00.000Z", "localDateTime": "2024-05-31T23:00:00.000Z"}]
+    rows, _gone, _high, _seen = split_assets(assets_of(edges))
+    found = [dict(zip(ROW_COLUMNS, row, strict=True)) for row in rows]
+    assert found[0]["bucket"] is None and found[0]["file_created_ms"] == -62135596800000
+    assert [row["bucket"] for row in found[1:]] == ["0001-01", "9999-12", "2024-05"]
+    assert found[3]["local_offset_minutes"] == -60
 
 
 # ------------------------------------------------------------------ one sync at a time

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,14 +21,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 
 from service.extensions import db
+from service.library.asset_rows import ROW_COLUMNS, IndexRow
 from service.models import LibraryAsset, LibraryIndexState, LibrarySnapshot, utcnow
 from service.photos.geo import Circle
 
 BATCH = 1000  # rows (or ids) a statement: 16,000 parameters, inside SQLite's and PostgreSQL's limits
-COLUMNS = [column.name for column in LibraryAsset.__table__.columns if column.name != "user_id"]
 _TYPES = {column.name: column.type for column in LibraryAsset.__table__.columns}
 # Rows an SQLite upsert binds at once: its limit is 32,766 parameters since 3.32, 999 before.
-SQLITE_ROWS = BATCH if sqlite3.sqlite_version_info >= (3, 32) else 999 // (len(COLUMNS) + 1)
+SQLITE_ROWS = BATCH if sqlite3.sqlite_version_info >= (3, 32) else 999 // (len(ROW_COLUMNS) + 1)
 PHOTO_COLUMNS = (LibraryAsset.asset_id, LibraryAsset.original_file_name, LibraryAsset.taken_ms,
                  LibraryAsset.latitude, LibraryAsset.longitude, LibraryAsset.city, LibraryAsset.country,
                  LibraryAsset.thumbhash)
@@ -106,7 +107,7 @@ def _update_state(user_id: uuid.UUID, values: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- rows
 
 
-def write_page(user_id: uuid.UUID, rows: Sequence[dict[str, Any]], gone: Iterable[str] = (), *,
+def write_page(user_id: uuid.UUID, rows: Sequence[IndexRow], gone: Iterable[str] = (), *,
                commit: bool = True, **state_values: Any) -> None:
     """One page of a sync: its rows inserted or replaced, the assets it found in the trash
     removed, and (given any) the state's progress set with them, in the same transaction.
@@ -120,46 +121,42 @@ def write_page(user_id: uuid.UUID, rows: Sequence[dict[str, Any]], gone: Iterabl
         db.session.commit()
 
 
-def _upsert(user_id: uuid.UUID, rows: Sequence[dict[str, Any]]) -> None:
+def _upsert(user_id: uuid.UUID, rows: Sequence[IndexRow]) -> None:
     """All of a page's rows in one statement. Sent row by row, as executemany does, SQLite
     takes and gives back Python's lock at every row while the page threads want it."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(_postgresql_upsert(user_id, rows))
         return
-    # SQLite: rows of plain parameters, which it binds faster than it could unpack JSON.
+    # SQLite: the rows' values as they are, after the owner's, bound once as ?1 for every row.
     processor = _TYPES["user_id"].bind_processor(connection.dialect)
     owner = processor(user_id) if processor else user_id
     for start in range(0, len(rows), SQLITE_ROWS):
         chunk = rows[start:start + SQLITE_ROWS]
-        values: list[Any] = []
-        for row in chunk:
-            values.append(owner)
-            values.extend(row[name] for name in COLUMNS)
-        connection.exec_driver_sql(_sqlite_upsert(len(chunk)), tuple(values))
+        connection.exec_driver_sql(_sqlite_upsert(len(chunk)), (owner, *itertools.chain.from_iterable(chunk)))
 
 
-def _postgresql_upsert(user_id: uuid.UUID, rows: Sequence[dict[str, Any]]) -> Any:
-    """One JSON parameter (an array of arrays, in COLUMNS order) that PostgreSQL unpacks."""
-    payload = orjson.dumps([[row[name] for name in COLUMNS] for row in rows]).decode()
+def _postgresql_upsert(user_id: uuid.UUID, rows: Sequence[IndexRow]) -> Any:
+    """One JSON parameter (an array of arrays, in ROW_COLUMNS order) that PostgreSQL unpacks."""
+    payload = orjson.dumps(rows if isinstance(rows, list) else list(rows)).decode()
     source = func.jsonb_array_elements(cast(literal(payload, Text), JSONB)).table_valued("value")
-    fields = [cast(source.c.value.op("->>")(literal(i, Integer)), _TYPES[name]) for i, name in enumerate(COLUMNS)]
+    fields = [cast(source.c.value.op("->>")(literal(i, Integer)), _TYPES[name]) for i, name in enumerate(ROW_COLUMNS)]
     statement = postgresql_insert(LibraryAsset).from_select(
-        ["user_id", *COLUMNS], select(literal(user_id, Uuid), *fields).select_from(source))
+        ["user_id", *ROW_COLUMNS], select(literal(user_id, Uuid), *fields).select_from(source))
     return statement.on_conflict_do_update(
         index_elements=[LibraryAsset.user_id, LibraryAsset.asset_id],
-        set_={name: statement.excluded[name] for name in COLUMNS if name != "asset_id"})
+        set_={name: statement.excluded[name] for name in ROW_COLUMNS if name != "asset_id"})
 
 
 @functools.lru_cache(maxsize=16)
 def _sqlite_upsert(count: int) -> str:
-    """INSERT … ON CONFLICT DO UPDATE of `count` rows, positional parameters. The text holds
+    """INSERT … ON CONFLICT DO UPDATE of `count` rows: the owner is ?1, each row's own values
+    follow in order (SQLite numbers a bare ? one past the highest so far). The text holds
     only the table's own column names and placeholders; every value is bound."""
-    names = ["user_id", *COLUMNS]
-    row = "(" + ", ".join("?" * len(names)) + ")"
-    updates = ", ".join(f"{name} = excluded.{name}" for name in COLUMNS if name != "asset_id")
-    return (f"INSERT INTO {LibraryAsset.__tablename__} ({', '.join(names)}) VALUES {', '.join([row] * count)} "  # noqa: S608
-            f"ON CONFLICT (user_id, asset_id) DO UPDATE SET {updates}")
+    row = "(?1, " + ", ".join("?" * len(ROW_COLUMNS)) + ")"
+    updates = ", ".join(f"{name} = excluded.{name}" for name in ROW_COLUMNS if name != "asset_id")
+    return (f"INSERT INTO {LibraryAsset.__tablename__} (user_id, {', '.join(ROW_COLUMNS)}) "  # noqa: S608
+            f"VALUES {', '.join([row] * count)} ON CONFLICT (user_id, asset_id) DO UPDATE SET {updates}")
 
 
 def remove(user_id: uuid.UUID, asset_ids: Iterable[str]) -> None:

@@ -39,13 +39,20 @@ from service.immich.client import (
     search_query,
 )
 from service.library import snapshots, store
-from service.library.asset_rows import asset_row, epoch_ms, iso_ms
+from service.library.asset_rows import (
+    ASSET_ID,
+    NotAssets,
+    SplitPage,
+    assets_of,
+    decode_assets,
+    epoch_ms,
+    iso_ms,
+    split_assets,
+)
 from service.models import LibraryIndexState, utcnow
 from service.photos.search import PAGE_SIZE, fetch_page, pages
 
 log = logging.getLogger(__name__)
-
-SplitPage = tuple[list[dict[str, Any]], list[str], int | None, int]  # rows, ids gone, newest updatedAt, seen
 
 OVERLAP_MS = 10 * 60_000  # updatedAfter reaches this far back: clocks and commits are not exact
 MONTH_MARGIN_MS = 14 * 3_600_000  # a local month spans these hours more in UTC, either side
@@ -232,7 +239,10 @@ class _SyncRun:
             done += seen
             if page_high is not None and (high is None or page_high > high):
                 high = page_high
-            store.write_page(self.user_id, rows, commit=self._commit_due(), progress_done=done, indexed_count=done)
+            if self._commit_due():  # the progress is seen once committed: it is set only then
+                store.write_page(self.user_id, rows, progress_done=done, indexed_count=done)
+            else:
+                store.write_page(self.user_id, rows, commit=False)
             self._heartbeat()
         store.set_state(self.user_id, high_water_ms=high)
 
@@ -296,7 +306,7 @@ class _SyncRun:
         for attempt in range(1, PAGE_ATTEMPTS + 1):
             try:
                 return fetch_page(self.client, search_query(page=number, size=PAGE_SIZE, asset_type=None, **query),
-                                  _split)
+                                  self._split)
             except ImmichAddressRefused:
                 raise  # our own URL policy: asking again changes nothing
             except (ImmichUnavailable, ImmichTimeout):
@@ -305,6 +315,17 @@ class _SyncRun:
                 log.info("index sync: page %d failed, asking again (%d of %d)", number, attempt + 1, PAGE_ATTEMPTS)
                 time.sleep(PAGE_RETRY_SECONDS * attempt)
         raise AssertionError("unreachable")
+
+    def _split(self, answer: bytes) -> tuple[SplitPage, int | None]:
+        """A page's answer as index rows, and its nextPage. Decoded straight into the fields the
+        index keeps; an answer that does not decode so is decoded the general way, which says
+        what is wrong with it (not JSON, another shape) as the live search would."""
+        try:
+            assets, next_page = decode_assets(answer)
+        except NotAssets:
+            page = self.client.search_page(answer)
+            assets, next_page = assets_of(page.items), page.next_page
+        return split_assets(assets), next_page
 
     def _recheck_months(self, months: list[str], *, exact: bool) -> None:
         """Compare each month's ids (and, when exact, times and coordinates) with Immich's,
@@ -332,23 +353,7 @@ class _SyncRun:
         assert start is not None and end is not None
         for rows, _gone, _high, _seen in self._changed_pages(taken_after=iso_ms(start - MONTH_MARGIN_MS),
                                                            taken_before=iso_ms(end + MONTH_MARGIN_MS)):
-            store.write_page(self.user_id, [row for row in rows if row["asset_id"] in wanted])
-
-
-def _split(assets: list[dict[str, Any]]) -> SplitPage:
-    rows, gone, high = [], [], None
-    for asset in assets:
-        row = asset_row(asset)
-        if row is not None:
-            rows.append(row)
-            if row["updated_ms"] is not None and (high is None or row["updated_ms"] > high):
-                high = row["updated_ms"]
-        elif isinstance(asset.get("id"), str):
-            gone.append(asset["id"])  # in the trash
-            updated = epoch_ms(asset.get("updatedAt"))
-            if updated is not None and (high is None or updated > high):
-                high = updated
-    return rows, gone, high, len(assets)
+            store.write_page(self.user_id, [row for row in rows if row[ASSET_ID] in wanted])
 
 
 def _bucket_entries(bucket: dict[str, list[Any]]) -> dict[str, tuple[int | None, float | None, float | None]]:

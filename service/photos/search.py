@@ -130,13 +130,12 @@ _DECODING = threading.BoundedSemaphore(2)
 
 
 def fetch_page(client: ImmichClient, query: dict[str, Any],
-               mapped: Callable[[list[dict[str, Any]]], T]) -> tuple[T, int | None]:
-    """One search page (its body from search_query), its assets mapped, and its nextPage:
-    read at once, decoded and mapped when its turn comes."""
+               decoded: Callable[[bytes], tuple[T, int | None]]) -> tuple[T, int | None]:
+    """One search page (its body from search_query), decoded into what the caller keeps, and
+    its nextPage: read at once, decoded when its turn comes."""
     answer = client.search_metadata_answer(query)
     with _DECODING:
-        result = client.search_page(answer)
-        return mapped(result.items), result.next_page
+        return decoded(answer)
 
 
 def fetch_range(client: ImmichClient, executor: Executor, *, start: datetime, end: datetime,
@@ -144,9 +143,13 @@ def fetch_range(client: ImmichClient, executor: Executor, *, start: datetime, en
     """Every image taken in [start, end], following nextPage to the end; a server that never
     stops offering pages ends the search at `max_pages` (502), and one too slow to send them
     all at `deadline_seconds` (504)."""
+    def decoded(answer: bytes) -> tuple[list[SortablePhoto], int | None]:
+        found = client.search_page(answer)
+        return sortable_photos(found.items), found.next_page
+
     def page(number: int) -> tuple[list[SortablePhoto], int | None]:
         query = search_query(page=number, size=PAGE_SIZE, taken_after=iso_utc(start), taken_before=iso_utc(end))
-        return fetch_page(client, query, sortable_photos)
+        return fetch_page(client, query, decoded)
 
     entries: list[SortablePhoto] = []
     for mapped in pages(page, executor, window=window, max_pages=max_pages, deadline_seconds=deadline_seconds):
