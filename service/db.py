@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import psycopg
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -54,6 +56,19 @@ class Database:
             g.db_session = self.bound().sessionmaker()
         session: Session = g.db_session
         return session
+
+    @contextmanager
+    def one_connection(self) -> Iterator[Connection]:
+        """The app context's session on one connection until the block ends, for a long job
+        that sets its connection up (store.bulk_writes); otherwise the session hands its
+        connection back to the pool after each transaction and takes whichever is next."""
+        self._close_session(None)
+        with self.bound().engine.connect() as connection:
+            g.db_session = Session(bind=connection)
+            try:
+                yield connection
+            finally:
+                self._close_session(None)
 
     @staticmethod
     def _close_session(_exc: BaseException | None) -> None:

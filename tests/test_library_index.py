@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from fake_immich import ALICE_KEY, BOB_KEY
 from service.extensions import db
+from service.library import store
 from service.library.asset_rows import ROW_COLUMNS, assets_of, split_assets
 from tests.conftest import configure, dispose, error_of, make_app, settle
 
@@ -254,8 +255,6 @@ def test_a_process_that_died_holding_the_lease_blocks_only_until_it_expires(app,
     settle(app)
     user_id = uuid.UUID(client.get("/api/users/me", headers=headers).get_json()["data"]["id"])
     with app.app_context():
-        from service.library import store
-
         assert store.take_lease(user_id, owner="a-process-that-was-killed", seconds=6)
     own_fake.add_assets(ALICE_KEY, {"taken": "2024-07-07T07:07:07Z"})
     own_fake.clear_requests()
@@ -320,6 +319,40 @@ def test_a_key_of_another_immich_user_never_shows_the_first_users_photos(app, cl
     assert clusters.status_code == 200, clusters.get_json()
     placed = [p for p in after["photos"] if p["latitude"] is not None]
     assert sum(c["count"] for c in clusters.get_json()["data"]["clusters"]) == len(placed) > 0
+
+
+def test_a_first_sync_page_holding_an_asset_already_indexed_replaces_it(app, client, alice, backend):
+    # A first sync copies its pages in without looking for rows to replace; when Immich's pages
+    # moved while they were read, a page may hold an asset already written: it is replaced.
+    user_id = uuid.UUID(client.get("/api/users/me", headers=alice).get_json()["data"]["id"])
+    with app.app_context():
+        (known,) = db.session.execute(text("SELECT asset_id FROM library_assets LIMIT 1")).one()
+        count = store.count(user_id)
+        fresh = ("f" * 36, "IMAGE", 1_700_000_000_000, 1_700_000_000_000, 0, "2023-11", 1.0, 2.0, "new.jpg",
+                 None, None, None, False, None, 1_700_000_000_000)
+        assert store.insert_new(user_id, [fresh]) is True
+        again = (known, *fresh[1:8], "moved.jpg", "Lyon", None, "France", True, None, 1_700_000_000_001)
+        # PostgreSQL's copy fails on it, and the page is upserted; SQLite upserts every page.
+        assert store.insert_new(user_id, [again, ("e" * 36, *fresh[1:])]) is (backend != "postgres")
+        store.commit()
+        assert store.count(user_id) == count + 2
+        row = db.session.execute(text("SELECT original_file_name, city, is_favorite FROM library_assets "
+                                      "WHERE asset_id = :id"), {"id": known}).one()
+        assert tuple(row) == ("moved.jpg", "Lyon", True)
+
+
+def test_a_sync_writes_on_one_connection_set_up_for_it_and_leaves_it_as_it_was(app, backend):
+    setting = ("SHOW synchronous_commit", "off", "on") if backend == "postgres" else (
+        "PRAGMA cache_size", -store.SYNC_CACHE_KIB, -2000)
+    with app.app_context():
+        with store.bulk_writes():
+            first = db.session.connection().connection.dbapi_connection
+            assert db.session.execute(text(setting[0])).scalar() == setting[1]
+            store.commit()
+            assert db.session.connection().connection.dbapi_connection is first
+        cursor = first.cursor()
+        cursor.execute(setting[0])
+        assert cursor.fetchone()[0] == setting[2]
 
 
 def test_deleting_the_settings_removes_the_index(app, client, alice):

@@ -149,7 +149,8 @@ def sync_user(user_id: uuid.UUID, *, index_settings: IndexSettings, executor: Ex
         return
     run = _SyncRun(user_id, owner, settings.client_with(creds), executor, index_settings)
     try:
-        run.sync(creds)
+        with store.bulk_writes():
+            run.sync(creds)
     except ImmichError as exc:
         run.failed(exc.message)
     except LeaseLost:
@@ -235,14 +236,17 @@ class _SyncRun:
             total = None
         store.set_state(self.user_id, progress_done=0, progress_total=total)
         done, high = 0, None
+        new = store.count(self.user_id) == 0  # else a sync that did not finish left rows to replace
         for rows, _gone, page_high, seen in self._changed_pages():
             done += seen
             if page_high is not None and (high is None or page_high > high):
                 high = page_high
-            if self._commit_due():  # the progress is seen once committed: it is set only then
-                store.write_page(self.user_id, rows, progress_done=done, indexed_count=done)
+            if new:
+                new = store.insert_new(self.user_id, rows)
             else:
                 store.write_page(self.user_id, rows, commit=False)
+            if self._commit_due():  # the progress is seen once committed: it is set only then
+                store.write_page(self.user_id, (), progress_done=done, indexed_count=done)
             self._heartbeat()
         store.set_state(self.user_id, high_water_ms=high)
 
