@@ -144,3 +144,10 @@ def test_the_general_decoding_skips_what_is_not_an_asset_and_ignores_an_exif_tha
 
 def test_a_row_holds_every_column_of_the_index_but_its_owner():
     assert set(ROW_COLUMNS) == {column.name for column in LibraryAsset.__table__.columns} - {"user_id"}
+
+
+def test_a_coordinate_too_large_for_a_float_is_no_coordinate():
+    answer = (b'{"assets": {"items": [{"id": "a", "fileCreatedAt": "2024-06-01T10:00:00.000Z", '
+              b'"exifInfo": {"latitude": ' + b"9" * 400 + b', "longitude": 2}}], "nextPage": null}}')
+    rows, _gone, _high, _seen = split_assets(decode_assets(answer)[0])
+    assert rows[0][0] == "a" and rows[0][6:8] == (None, None)

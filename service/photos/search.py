@@ -198,11 +198,12 @@ def pages(page: Callable[[int], tuple[T, int | None]], executor: Executor, *, wi
 # ------------------------------------------------------------------ mapping
 
 
-def _coordinate(value: Any, limit: float) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) and -limit <= number <= limit else None
+def coordinate(value: Any, limit: float) -> float | None:
+    """A latitude or longitude of Immich's within ±limit, as both search paths give it, or
+    None (a bool is none; JSON has no NaN, and an infinity or a huge integer is out of range)."""
+    if type(value) is float or type(value) is int:
+        return float(value) if -limit <= value <= limit else None
+    return None
 
 
 def text_field(value: Any, limit: int) -> str | None:
@@ -237,8 +238,8 @@ def sortable_photos(assets: list[dict[str, Any]]) -> list[SortablePhoto]:
             continue
         exif = asset.get("exifInfo") or {}
         taken = _utc_text(exif.get("dateTimeOriginal")) or _utc_text(asset.get("fileCreatedAt"))
-        latitude = _coordinate(exif.get("latitude"), 90)
-        longitude = _coordinate(exif.get("longitude"), 180)
+        latitude = coordinate(exif.get("latitude"), 90)
+        longitude = coordinate(exif.get("longitude"), 180)
         if latitude is None or longitude is None:
             latitude = longitude = None
         photo = {
