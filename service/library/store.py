@@ -135,8 +135,8 @@ def insert_new(user_id: uuid.UUID, rows: Sequence[IndexRow]) -> bool:
         return True
     try:
         with db.session.begin_nested():
-            cursor = db.session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            with cursor.copy(_POSTGRESQL_COPY) as copy:
+            raw = db.session.connection().connection.dbapi_connection
+            with raw.cursor() as cursor, cursor.copy(_POSTGRESQL_COPY) as copy:  # type: ignore[union-attr]
                 for row in rows:
                     copy.write_row((user_id, *row))
         return True
