@@ -321,6 +321,20 @@ def test_a_key_of_another_immich_user_never_shows_the_first_users_photos(app, cl
     assert sum(c["count"] for c in clusters.get_json()["data"]["clusters"]) == len(placed) > 0
 
 
+def test_a_key_of_another_immich_user_after_an_unfinished_sync_starts_from_nothing(app, client, alice, own_fake):
+    # Rows of a first sync that did not finish, then a key that reads Bob's library: the key's
+    # owner is asked while Bob's first page is, and Alice's rows go before any of Bob's is written.
+    with app.app_context():
+        db.session.execute(text("UPDATE library_index_states SET ready = :no"), {"no": False})
+        db.session.commit()
+    configure(client, alice, own_fake, key=BOB_KEY)
+    settle(app)
+    with app.app_context():
+        indexed = set(db.session.execute(text("SELECT asset_id FROM library_assets")).scalars())
+    assert indexed == {a.id for a in visible(own_fake, BOB_KEY)}
+    assert index_of(client, alice)["indexedCount"] == len(indexed)
+
+
 def test_a_first_sync_page_holding_an_asset_already_indexed_replaces_it(app, client, alice, backend):
     # A first sync copies its pages in without looking for rows to replace; when Immich's pages
     # moved while they were read, a page may hold an asset already written: it is replaced.

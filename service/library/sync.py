@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -177,20 +177,16 @@ class _SyncRun:
     def sync(self, creds: settings.Credentials) -> None:
         found = store.state(self.user_id)
         assert found is not None
-        if found.verified_version != creds.version:
-            identity = self._identity(creds)
-            if found.owner_identity != identity:
-                # Another Immich user's library: never serve a row of it again.
-                store.set_state(self.user_id, ready=False, owner_identity=identity, high_water_ms=None,
-                                indexed_count=0, last_synced_at=None, last_reconciled_at=None)
-                store.wipe(self.user_id)
-            store.set_state(self.user_id, verified_version=creds.version)
-            found = store.state(self.user_id)
-            assert found is not None
+        # Whose library the key reads is asked alongside a first sync's first page (it is
+        # known before anything is written), and before anything else otherwise.
+        identity = None if found.verified_version == creds.version else self.executor.submit(self._identity, creds)
+        if identity is not None and found.ready and found.high_water_ms is not None:
+            found = self._verified(identity, creds)
+            identity = None
         now = utcnow()
         reconciled: datetime | None = now
         if not found.ready or found.high_water_ms is None:
-            self._full()
+            self._full(lambda: self._verified(identity, creds))
         else:
             buckets = self._incremental(found.high_water_ms)
             reconciled = found.last_reconciled_at
@@ -204,6 +200,22 @@ class _SyncRun:
         store.set_state(self.user_id, ready=True, last_synced_at=utcnow(), last_reconciled_at=reconciled,
                         indexed_count=count, last_error=None, failures=0,
                         retry_after=None, progress_done=None, progress_total=None)
+
+    def _verified(self, identity: Future[str] | None, creds: settings.Credentials) -> LibraryIndexState:
+        """The state once the key's owner (being asked, if `identity`) is checked: when the key
+        reads another Immich user's library than the index holds, the index is emptied."""
+        if identity is not None:
+            owner = identity.result()
+            found = store.state(self.user_id)
+            if found is not None and found.owner_identity != owner:
+                # Another Immich user's library: never serve a row of it again.
+                store.set_state(self.user_id, ready=False, owner_identity=owner, high_water_ms=None,
+                                indexed_count=0, last_synced_at=None, last_reconciled_at=None)
+                store.wipe(self.user_id)
+            store.set_state(self.user_id, verified_version=creds.version)
+        found = store.state(self.user_id)
+        assert found is not None
+        return found
 
     def _snapshot(self, settings_version: str, count: int, reconciled: datetime | None) -> None:
         """Pack the map's columns of the rows as they now stand, in the transaction that will
@@ -229,15 +241,16 @@ class _SyncRun:
 
     # ------------------------------------------------------------------ the three kinds
 
-    def _full(self) -> None:
-        try:
-            total: int | None = self.client.asset_statistics()["total"]
-        except ImmichPermissionError:
-            total = None
-        store.set_state(self.user_id, progress_done=0, progress_total=total)
-        done, high = 0, None
-        new = store.count(self.user_id) == 0  # else a sync that did not finish left rows to replace
-        for rows, _gone, page_high, seen in self._changed_pages():
+    def _full(self, verified: Callable[[], object]) -> None:
+        """Every asset. Immich's count of them (for the progress) and `verified`'s check of
+        the key are asked while the first page is: they are waited for only when needed."""
+        total = self.executor.submit(self._total)
+        done, high, new = 0, None, False
+        for number, (rows, _gone, page_high, seen) in enumerate(self._changed_pages()):
+            if number == 0:
+                verified()
+                new = store.count(self.user_id) == 0  # else a sync that did not finish left rows to replace
+                store.set_state(self.user_id, progress_done=0, progress_total=_done_or_none(total))
             done += seen
             if page_high is not None and (high is None or page_high > high):
                 high = page_high
@@ -246,9 +259,17 @@ class _SyncRun:
             else:
                 store.write_page(self.user_id, rows, commit=False)
             if self._commit_due():  # the progress is seen once committed: it is set only then
-                store.write_page(self.user_id, (), progress_done=done, indexed_count=done)
+                store.write_page(self.user_id, (), progress_done=done, indexed_count=done,
+                                 progress_total=_done_or_none(total))
             self._heartbeat()
         store.set_state(self.user_id, high_water_ms=high)
+
+    def _total(self) -> int | None:
+        """How many assets Immich holds for the key, or None when it may not say."""
+        try:
+            return self.client.asset_statistics()["total"]
+        except ImmichPermissionError:
+            return None
 
     def _incremental(self, high_water_ms: int) -> dict[str, int]:
         high = high_water_ms
@@ -358,6 +379,14 @@ class _SyncRun:
         for rows, _gone, _high, _seen in self._changed_pages(taken_after=iso_ms(start - MONTH_MARGIN_MS),
                                                            taken_before=iso_ms(end + MONTH_MARGIN_MS)):
             store.write_page(self.user_id, [row for row in rows if row[ASSET_ID] in wanted])
+
+
+def _done_or_none(future: Future[int | None]) -> int | None:
+    """A future's result if it has one by now (a failure counts as none: the pages that
+    follow meet the same trouble and say so), else None."""
+    if not future.done() or future.exception() is not None:
+        return None
+    return future.result()
 
 
 def _bucket_entries(bucket: dict[str, list[Any]]) -> dict[str, tuple[int | None, float | None, float | None]]:

@@ -170,7 +170,9 @@ export function indexBanner(index) {
   if (!index) return "";
   if (index.status === "syncing") {
     const progress = index.progress;
-    const done = progress ? `: ${progress.done.toLocaleString("en")} of ${progress.total.toLocaleString("en")} photos` : "…";
+    // The total is null until Immich has said it (or when the key may not ask).
+    const of = progress && progress.total != null ? ` of ${progress.total.toLocaleString("en")}` : "";
+    const done = progress ? `: ${progress.done.toLocaleString("en")}${of} photos` : "…";
     return `Indexing your library${done}. The map answers from Immich directly until it is done.`;
   }
   if (index.lastError) return `The library index could not be brought up to date (${index.lastError}). The map may be a little behind.`;

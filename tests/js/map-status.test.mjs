@@ -166,6 +166,7 @@ test("the map says how fresh it is, and the index banner how far the first sync 
   assert.equal(freshness(null), "");
   const syncing = { status: "syncing", progress: { done: 12000, total: 50000 }, lastError: null };
   assert.match(indexBanner(syncing), /12,000 of 50,000 photos/);
+  assert.match(indexBanner({ ...syncing, progress: { done: 3000, total: null } }), /Indexing your library: 3,000 photos\./);
   assert.equal(indexBanner({ status: "ready", progress: null, lastError: null }), "");
   assert.match(indexBanner({ status: "ready", lastError: "Immich timed out" }), /Immich timed out/);
 });
