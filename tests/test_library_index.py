@@ -369,6 +369,14 @@ def test_a_sync_writes_on_one_connection_set_up_for_it_and_leaves_it_as_it_was(a
         assert cursor.fetchone()[0] == setting[2]
 
 
+def test_the_maps_packed_parts_are_stored_as_written(app, alice, backend):
+    # Packed numbers and ids do not compress: PostgreSQL is told not to try, on every part.
+    query = ("SELECT attstorage FROM pg_attribute WHERE attrelid = 'library_snapshots'::regclass "
+             "AND attname = 'packed'") if backend == "postgres" else "SELECT typeof(packed) FROM library_snapshots"
+    with app.app_context():
+        assert db.session.execute(text(query)).scalar_one() == ("e" if backend == "postgres" else "blob")
+
+
 def test_deleting_the_settings_removes_the_index(app, client, alice):
     with app.app_context():
         assert db.session.execute(text("SELECT count(*) FROM library_snapshots")).scalar_one() == 1
