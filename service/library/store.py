@@ -136,9 +136,12 @@ def insert_new(user_id: uuid.UUID, rows: Sequence[IndexRow]) -> bool:
     try:
         with db.session.begin_nested():
             raw = db.session.connection().connection.dbapi_connection
-            with raw.cursor() as cursor, cursor.copy(_POSTGRESQL_COPY) as copy:  # type: ignore[union-attr]
-                for row in rows:
-                    copy.write_row((user_id, *row))
+            with raw.cursor() as cursor:  # type: ignore[union-attr]
+                types = _copy_types(cursor)
+                with cursor.copy(_POSTGRESQL_COPY) as copy:
+                    copy.set_types(types)
+                    for row in rows:
+                        copy.write_row((user_id, *row))
         return True
     except UniqueViolation:
         _upsert(user_id, rows)
@@ -185,7 +188,17 @@ def _sqlite_upsert(count: int) -> str:
             f"VALUES {', '.join([row] * count)} ON CONFLICT (user_id, asset_id) DO UPDATE SET {updates}")
 
 
-_POSTGRESQL_COPY = f"COPY {LibraryAsset.__tablename__} (user_id, {', '.join(ROW_COLUMNS)}) FROM STDIN"
+# Binary: PostgreSQL reads each value as it is stored, and the client sends half the CPU's worth.
+_POSTGRESQL_COPY = f"COPY {LibraryAsset.__tablename__} (user_id, {', '.join(ROW_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+_COPY_TYPES: list[int] = []  # the copied columns' types, as the server named them when first asked
+
+
+def _copy_types(cursor: Any) -> list[int]:
+    """The types (oids) of the columns a binary COPY sends, as the server describes them."""
+    if not _COPY_TYPES:
+        cursor.execute(f"SELECT user_id, {', '.join(ROW_COLUMNS)} FROM {LibraryAsset.__tablename__} LIMIT 0")  # noqa: S608
+        _COPY_TYPES[:] = [column.type_code for column in cursor.description]
+    return _COPY_TYPES
 
 
 def remove(user_id: uuid.UUID, asset_ids: Iterable[str]) -> None:
