@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from fake_immich import ALICE_KEY, BOB_KEY
 from service.extensions import db
-from service.library import store
+from service.library import snapshots, store
 from service.library.asset_rows import ROW_COLUMNS, assets_of, split_assets
 from tests.conftest import configure, dispose, error_of, make_app, settle
 
@@ -367,6 +367,89 @@ def test_a_sync_writes_on_one_connection_set_up_for_it_and_leaves_it_as_it_was(a
         cursor = first.cursor()
         cursor.execute(setting[0])
         assert cursor.fetchone()[0] == setting[2]
+
+
+def snapshot_parts(user_id: uuid.UUID) -> list[tuple[str, int, bytes]]:
+    rows = db.session.execute(text("SELECT version, photos, packed FROM library_snapshots WHERE user_id = :u "
+                                   "ORDER BY part"), {"u": user_id.hex if db.session.get_bind().dialect.name
+                                                       == "sqlite" else user_id})
+    return [(version, photos, bytes(packed)) for version, photos, packed in rows]
+
+
+def test_a_first_sync_packs_the_maps_columns_as_its_pages_come(app, client, auth, own_fake, monkeypatch):
+    own_fake.add_bulk_assets(ALICE_KEY, 3 * snapshots.PART_PHOTOS, start="2020-01-01T00:00:00Z",
+                             end="2020-12-31T00:00:00Z")
+    read_back = []
+    write = snapshots.write
+    monkeypatch.setattr(snapshots, "write", lambda *args: (read_back.append(args), write(*args))[1])
+    headers = auth.bearer("alice@example.com")
+    configure(client, headers, own_fake)
+    settle(app)
+    assert read_back == [], "the first sync read its rows back to pack them"
+    user_id = uuid.UUID(client.get("/api/users/me", headers=headers).get_json()["data"]["id"])
+    with app.app_context():
+        streamed = snapshot_parts(user_id)
+        version = store.snapshot_version(user_id)
+        assert len(streamed) == 4 and {v for v, _, _ in streamed} == {version}
+        write(user_id, version)  # packed from the rows, as any other sync does
+        store.commit()
+        assert snapshot_parts(user_id) == streamed
+
+
+def index_rows(count: int, *, start: int = 0) -> list[tuple[Any, ...]]:
+    """Rows in capture order: every seventh a video, every eleventh without a time or a position."""
+    rows = []
+    for i in range(start, start + count):
+        ms = 1_600_000_000_000 + i * 60_000
+        created = None if i % 11 == 0 else ms
+        rows.append((str(uuid.UUID(int=i)), "VIDEO" if i % 7 == 0 else "IMAGE", created, created, 0, "2020-09",
+                     None if i % 11 == 0 else 40 + i / 1e5, 2.5, f"{i}.jpg", None, None, None, False, None, ms))
+    return rows
+
+
+def stream(app, user_id: uuid.UUID, pages: list[list[tuple[Any, ...]]], *, meddle=None) -> bool:
+    """A first sync's pages written and streamed into a snapshot, then named: whether it was."""
+    with app.app_context():
+        store.wipe(user_id)
+        streamed = snapshots.Streamed(user_id)
+        for page in pages:
+            store.insert_new(user_id, page)
+            streamed.add(page)
+            store.commit()
+        if meddle:
+            meddle()
+        named = streamed.name("named", store.count(user_id))
+        store.commit()
+        return named
+
+
+@pytest.mark.parametrize("order", ["as sent", "two pages swapped"])
+def test_a_streamed_snapshot_is_the_one_packed_from_the_rows(app, client, alice, order):
+    user_id = uuid.UUID(client.get("/api/users/me", headers=alice).get_json()["data"]["id"])
+    pages = [index_rows(1000, start=1000 * n) for n in range(10)]
+    if order == "two pages swapped":  # a little out of order: the photos still find their place
+        pages[3], pages[4] = pages[4], pages[3]
+    assert stream(app, user_id, pages)
+    with app.app_context():
+        streamed = snapshot_parts(user_id)
+        snapshots.write(user_id, "named")
+        store.commit()
+        assert snapshot_parts(user_id) == streamed
+        assert sum(photos for _, photos, _ in streamed) == sum(
+            1 for page in pages for row in page if row[1] == "IMAGE" and row[2] is not None)
+
+
+def test_a_streamed_snapshot_that_is_not_the_rows_is_not_named(app, client, alice):
+    user_id = uuid.UUID(client.get("/api/users/me", headers=alice).get_json()["data"]["id"])
+    pages = [index_rows(1000, start=1000 * n) for n in range(25)]
+    # A photo that comes after its place was packed.
+    assert not stream(app, user_id, [pages[0][:1] + pages[0][2:], *pages[1:], pages[0][1:2]])
+    # A row sent twice: the index holds fewer rows than were written.
+    assert not stream(app, user_id, [*pages, pages[9][-1:]])
+    # Parts replaced meanwhile (by a process that packed the rows for itself).
+    with app.app_context():
+        assert not stream(app, user_id, pages, meddle=lambda: snapshots.write(user_id, "other"))
+        assert snapshots.read(user_id, "named") is None
 
 
 def test_the_maps_packed_parts_are_stored_as_written(app, alice, backend):

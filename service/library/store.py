@@ -372,11 +372,22 @@ def replace_snapshot(user_id: uuid.UUID, version: str, parts: Iterable[tuple[int
     transaction: whoever commits it makes the new snapshot visible at once, never half."""
     db.session.execute(delete(LibrarySnapshot).where(LibrarySnapshot.user_id == user_id))
     for number, (photos, packed) in enumerate(parts):
-        statement = _insert()(LibrarySnapshot).values(user_id=user_id, part=number, version=version, photos=photos,
-                                                      packed=packed)
-        db.session.execute(statement.on_conflict_do_update(
-            index_elements=[LibrarySnapshot.user_id, LibrarySnapshot.part],
-            set_={name: statement.excluded[name] for name in ("version", "photos", "packed")}))
+        add_snapshot_part(user_id, version, number, photos, packed)
+
+
+def add_snapshot_part(user_id: uuid.UUID, version: str, number: int, photos: int, packed: bytes) -> None:
+    """One part of the user's snapshot, written over the part of that number, if any."""
+    statement = _insert()(LibrarySnapshot).values(user_id=user_id, part=number, version=version, photos=photos,
+                                                  packed=packed)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=[LibrarySnapshot.user_id, LibrarySnapshot.part],
+        set_={name: statement.excluded[name] for name in ("version", "photos", "packed")}))
+
+
+def rename_snapshot(user_id: uuid.UUID, old: str, new: str) -> None:
+    """The user's snapshot parts of version `old` given version `new`, in the caller's transaction."""
+    db.session.execute(update(LibrarySnapshot).where(LibrarySnapshot.user_id == user_id,
+                                                     LibrarySnapshot.version == old).values(version=new))
 
 
 def commit() -> None:

@@ -173,6 +173,7 @@ class _SyncRun:
         self.executor = executor
         self.settings = index_settings
         self._renewed = self._committed = time.monotonic()
+        self._streamed: snapshots.Streamed | None = None  # a first full sync's snapshot, packed as it goes
 
     def sync(self, creds: settings.Credentials) -> None:
         found = store.state(self.user_id)
@@ -226,7 +227,8 @@ class _SyncRun:
         if store.snapshot_version(self.user_id) == version:
             return  # a refresh that found nothing new
         try:
-            snapshots.write(self.user_id, version)
+            if self._streamed is None or not self._streamed.name(version, count):
+                snapshots.write(self.user_id, version)
         except SQLAlchemyError as exc:  # the index still answers; a process reads the rows instead
             store.rollback()
             log.warning("index snapshot not written: %s", type(exc).__name__)
@@ -250,6 +252,8 @@ class _SyncRun:
             if number == 0:
                 verified()
                 new = store.count(self.user_id) == 0  # else a sync that did not finish left rows to replace
+                if new:
+                    self._streamed = snapshots.Streamed(self.user_id)
                 store.set_state(self.user_id, progress_done=0, progress_total=_done_or_none(total))
             done += seen
             if page_high is not None and (high is None or page_high > high):
@@ -258,6 +262,11 @@ class _SyncRun:
                 new = store.insert_new(self.user_id, rows)
             else:
                 store.write_page(self.user_id, rows, commit=False)
+            if self._streamed is not None:
+                if new:
+                    self._streamed.add(rows)
+                else:  # a row replaced another
+                    self._streamed.spoil()
             if self._commit_due():  # the progress is seen once committed: it is set only then
                 store.write_page(self.user_id, (), progress_done=done, indexed_count=done,
                                  progress_total=_done_or_none(total))
