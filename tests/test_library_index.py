@@ -452,6 +452,26 @@ def test_a_streamed_snapshot_that_is_not_the_rows_is_not_named(app, client, alic
         assert snapshots.read(user_id, "named") is None
 
 
+def test_the_cycle_collector_waits_until_the_last_bulk_work_is_done():
+    import gc
+
+    assert gc.isenabled()
+    first, second = store.collector_paused(), store.collector_paused()
+    first.__enter__()
+    second.__enter__()  # another thread's, overlapping
+    first.__exit__(None, None, None)
+    assert not gc.isenabled(), "the collector ran again while a sync still wrote"
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()  # paused by something else: it stays so
+    try:
+        with store.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_the_maps_packed_parts_are_stored_as_written(app, alice, backend):
     # Packed numbers and ids do not compress: PostgreSQL is told not to try, on every part.
     query = ("SELECT attstorage FROM pg_attribute WHERE attrelid = 'library_snapshots'::regclass "

@@ -78,7 +78,7 @@ def encoded_search(*, user_id: uuid.UUID, settings_version: str, query: SearchQu
         return None
 
     def load() -> EncodedPhotos:
-        with store.bulk_read():
+        with store.collector_paused():
             return EncodedPhotos.build(store.photo_rows(user_id), url_prefix)
 
     key = (user_id, _rows_version(settings_version, found), url_prefix)

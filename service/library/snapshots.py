@@ -85,7 +85,7 @@ def write(user_id: uuid.UUID, version: str) -> None:
 
 
 def _packed_parts(user_id: uuid.UUID) -> Iterator[tuple[int, bytes]]:
-    with store.bulk_read():
+    with store.collector_paused():
         for batch in store.map_rows(user_id, batch=PART_PHOTOS):
             part = MapColumns.from_rows(batch)
             yield len(part), part.pack()

@@ -149,7 +149,7 @@ def sync_user(user_id: uuid.UUID, *, index_settings: IndexSettings, executor: Ex
         return
     run = _SyncRun(user_id, owner, settings.client_with(creds), executor, index_settings)
     try:
-        with store.bulk_writes():
+        with store.bulk_writes(), store.collector_paused():
             run.sync(creds)
     except ImmichError as exc:
         run.failed(exc.message)
