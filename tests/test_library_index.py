@@ -452,6 +452,38 @@ def test_a_streamed_snapshot_that_is_not_the_rows_is_not_named(app, client, alic
         assert snapshots.read(user_id, "named") is None
 
 
+def indexed_rows(app) -> int:
+    with app.app_context():
+        return int(db.session.execute(text("SELECT count(*) FROM library_assets")).scalar_one())
+
+
+@pytest.mark.parametrize("sync", ["first", "refresh"])
+def test_settings_deleted_while_a_sync_writes_leave_no_row_of_it_behind(app, client, auth, own_fake, sync):
+    headers = auth.bearer("alice@example.com")
+    if sync == "refresh":  # its months are re-read one after the other, each committed
+        configure(client, headers, own_fake)
+        settle(app)
+        own_fake.add_bulk_assets(ALICE_KEY, 6_000, start="2021-01-01T00:00:00Z", end="2021-06-30T00:00:00Z")
+        own_fake.latency = 0.3
+    else:  # pages come for two seconds; the first commit is after one
+        own_fake.add_bulk_assets(ALICE_KEY, 20_000, start="2021-01-01T00:00:00Z", end="2021-12-31T00:00:00Z")
+        own_fake.latency = 0.5
+    before = indexed_rows(app)
+    if sync == "refresh":
+        assert client.post("/api/users/me/immich/index/sync", headers=headers).status_code == 202
+    else:
+        configure(client, headers, own_fake)
+    deadline = time.monotonic() + 30
+    while indexed_rows(app) == before:
+        assert time.monotonic() < deadline, "the sync committed nothing"
+        time.sleep(0.05)
+    assert client.delete("/api/users/me/immich-config", headers=headers).status_code == 200
+    settle(app)
+    with app.app_context():
+        for table in ("library_assets", "library_index_states", "library_snapshots"):
+            assert db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0, table
+
+
 def test_the_cycle_collector_waits_until_the_last_bulk_work_is_done():
     import gc
 

@@ -21,7 +21,7 @@ from service.errors import AppError
 from service.extensions import db
 from service.immich.client import ImmichClient
 from service.immich.url_policy import check_server_url
-from service.models import ImmichConfig, utcnow
+from service.models import ImmichConfig, LibraryAsset, utcnow
 
 
 class NotConfigured(AppError):
@@ -156,6 +156,10 @@ def delete_settings(user_id: uuid.UUID) -> None:
     old = get_settings(user_id)
     retired = old.version if old else None
     db.session.execute(delete(ImmichConfig).where(ImmichConfig.user_id == user_id))
+    # The library index's rows have no foreign key to cascade (see LibraryAsset). After the
+    # settings: a sync writing at this moment has its state row, which went with them, and
+    # commits its rows only if that is still there (on PostgreSQL, this statement sees them).
+    db.session.execute(delete(LibraryAsset).where(LibraryAsset.user_id == user_id))
     db.session.commit()
     _forget(user_id, retired)
 

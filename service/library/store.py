@@ -111,18 +111,32 @@ def _update_state(user_id: uuid.UUID, values: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- rows
 
 
-def write_page(user_id: uuid.UUID, rows: Sequence[IndexRow], gone: Iterable[str] = (), *,
-               commit: bool = True, **state_values: Any) -> None:
-    """One page of a sync: its rows inserted or replaced, the assets it found in the trash
-    removed, and (given any) the state's progress set with them, in the same transaction.
-    Without `commit`, the transaction stays open for the next pages."""
+def write_page(user_id: uuid.UUID, rows: Sequence[IndexRow], gone: Iterable[str] = ()) -> None:
+    """One page of a sync: its rows inserted or replaced, and the assets it found in the trash
+    removed. Not committed: commit_rows does that."""
     if rows:
         _upsert(user_id, rows)
     _delete(user_id, gone)
-    if state_values:
-        _update_state(user_id, state_values)
-    if commit:
-        db.session.commit()
+
+
+def commit_rows(user_id: uuid.UUID, *, owner: str, lease_seconds: float, **state_values: Any) -> bool:
+    """Commit a sync's rows written so far, with these state values and its lease renewed,
+    if the sync still holds the lease; else roll them back and say False.
+
+    The rows have no foreign key (see LibraryAsset); the state row, which goes with the
+    settings, stands for it. It is updated last: settings deleted before this are seen here,
+    and deleted after it, their deletion waits for this commit (PostgreSQL's row lock,
+    SQLite's one writer) and then deletes these rows too."""
+    result = db.session.execute(
+        update(LibraryIndexState)
+        .where(LibraryIndexState.user_id == user_id, LibraryIndexState.lease_owner == owner)
+        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds), **state_values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        return False
+    db.session.commit()
+    return True
 
 
 def insert_new(user_id: uuid.UUID, rows: Sequence[IndexRow]) -> bool:

@@ -73,7 +73,8 @@ class IndexSettings:
 
 
 class LeaseLost(Exception):
-    """Another process took the lease (ours expired): stop writing."""
+    """The lease is no longer ours (another process took it when ours expired, or it went
+    with the settings): stop writing."""
 
 
 class IndexSyncer:
@@ -176,8 +177,7 @@ class _SyncRun:
         self._streamed: snapshots.Streamed | None = None  # a first full sync's snapshot, packed as it goes
 
     def sync(self, creds: settings.Credentials) -> None:
-        found = store.state(self.user_id)
-        assert found is not None
+        found = self._state()
         # Whose library the key reads is asked alongside a first sync's first page (it is
         # known before anything is written), and before anything else otherwise.
         identity = None if found.verified_version == creds.version else self.executor.submit(self._identity, creds)
@@ -207,22 +207,26 @@ class _SyncRun:
         reads another Immich user's library than the index holds, the index is emptied."""
         if identity is not None:
             owner = identity.result()
-            found = store.state(self.user_id)
-            if found is not None and found.owner_identity != owner:
+            found = self._state()
+            if found.owner_identity != owner:
                 # Another Immich user's library: never serve a row of it again.
                 store.set_state(self.user_id, ready=False, owner_identity=owner, high_water_ms=None,
                                 indexed_count=0, last_synced_at=None, last_reconciled_at=None)
                 store.wipe(self.user_id)
             store.set_state(self.user_id, verified_version=creds.version)
+        found = self._state()
+        return found
+
+    def _state(self) -> LibraryIndexState:
         found = store.state(self.user_id)
-        assert found is not None
+        if found is None:  # gone with the settings
+            raise LeaseLost()
         return found
 
     def _snapshot(self, settings_version: str, count: int, reconciled: datetime | None) -> None:
         """Pack the map's columns of the rows as they now stand, in the transaction that will
         say the index is ready, so that no process reads every row for its first map."""
-        found = store.state(self.user_id)
-        assert found is not None
+        found = self._state()
         version = snapshots.version_of(settings_version, found.owner_identity, count, found.high_water_ms, reconciled)
         if store.snapshot_version(self.user_id) == version:
             return  # a refresh that found nothing new
@@ -261,17 +265,15 @@ class _SyncRun:
             if new:
                 new = store.insert_new(self.user_id, rows)
             else:
-                store.write_page(self.user_id, rows, commit=False)
+                store.write_page(self.user_id, rows)
             if self._streamed is not None:
                 if new:
                     self._streamed.add(rows)
                 else:  # a row replaced another
                     self._streamed.spoil()
             if self._commit_due():  # the progress is seen once committed: it is set only then
-                store.write_page(self.user_id, (), progress_done=done, indexed_count=done,
-                                 progress_total=_done_or_none(total))
-            self._heartbeat()
-        store.set_state(self.user_id, high_water_ms=high)
+                self._commit(progress_done=done, indexed_count=done, progress_total=_done_or_none(total))
+        self._commit(high_water_ms=high)
 
     def _total(self) -> int | None:
         """How many assets Immich holds for the key, or None when it may not say."""
@@ -286,8 +288,8 @@ class _SyncRun:
                 updated_after=iso_ms(high_water_ms - OVERLAP_MS), with_deleted=True):
             store.write_page(self.user_id, rows, gone)
             high = max(high, page_high or 0)
-            self._heartbeat()
-        store.set_state(self.user_id, high_water_ms=high)
+            self._commit()
+        self._commit(high_water_ms=high)
         theirs = self.client.time_buckets()
         ours = store.bucket_counts(self.user_id)
         differing = sorted(month for month in set(theirs) | set(ours) if theirs.get(month, 0) != ours.get(month, 0))
@@ -320,6 +322,15 @@ class _SyncRun:
             return False
         self._committed = now
         return True
+
+    def _commit(self, **state_values: Any) -> None:
+        """Commit the rows written so far (and these state values), renewing the lease; if
+        the lease is no longer ours (another process's, or gone with the settings), they are
+        thrown away and the sync stops."""
+        if not store.commit_rows(self.user_id, owner=self.owner, lease_seconds=self.settings.lease_seconds,
+                                 **state_values):
+            raise LeaseLost()
+        self._renewed = time.monotonic()
 
     def _heartbeat(self) -> None:
         lease = self.settings.lease_seconds
@@ -388,6 +399,7 @@ class _SyncRun:
         for rows, _gone, _high, _seen in self._changed_pages(taken_after=iso_ms(start - MONTH_MARGIN_MS),
                                                            taken_before=iso_ms(end + MONTH_MARGIN_MS)):
             store.write_page(self.user_id, [row for row in rows if row[ASSET_ID] in wanted])
+            self._commit()
 
 
 def _done_or_none(future: Future[int | None]) -> int | None:
