@@ -108,7 +108,7 @@ class Streamed:
         self._pending: list[tuple[Any, ...]] = []  # (id, latitude, longitude, taken_ms, created_ms), as map_rows
         self._last: tuple[int, str] | None = None  # the sort key of the last photo packed
         self._rows = self._parts = self._photos = 0
-        store.replace_snapshot(user_id, STREAMING, ())
+        store.replace_snapshot(user_id, STREAMING, ())  # no part of what the rows were is of use
 
     def add(self, rows: Sequence[IndexRow]) -> None:
         """A page's rows, as written (new ones, each written once)."""

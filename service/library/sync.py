@@ -214,8 +214,7 @@ class _SyncRun:
                                 indexed_count=0, last_synced_at=None, last_reconciled_at=None)
                 store.wipe(self.user_id)
             store.set_state(self.user_id, verified_version=creds.version)
-        found = self._state()
-        return found
+        return self._state()
 
     def _state(self) -> LibraryIndexState:
         found = store.state(self.user_id)
