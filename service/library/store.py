@@ -68,16 +68,6 @@ def take_lease(user_id: uuid.UUID, *, owner: str, seconds: float) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def renew_lease(user_id: uuid.UUID, *, owner: str, seconds: float) -> bool:
-    result = db.session.execute(
-        update(LibraryIndexState)
-        .where(LibraryIndexState.user_id == user_id, LibraryIndexState.lease_owner == owner)
-        .values(lease_expires_at=utcnow() + timedelta(seconds=seconds))
-    )
-    db.session.commit()
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
 def release_lease(user_id: uuid.UUID, *, owner: str) -> None:
     db.session.execute(
         update(LibraryIndexState)
